@@ -1,0 +1,36 @@
+# Two commands a user types on a fresh machine: `make demo` and `make test`.
+# Both create .venv, install cnnzoo with its pinned dependencies and make sure
+# Fashion-MNIST is present; each step is skipped when already done.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.cnnzoo-installed
+
+.PHONY: demo test test-slow lint data setup clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+data:
+	@bash scripts/ensure-fashion-mnist.sh
+
+demo: setup data
+	$(VENV)/bin/cnnzoo list
+
+test: setup data
+	$(PY) -m pytest -q -m "not slow"
+
+test-slow: setup data
+	$(PY) -m pytest -q -m slow
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,106 @@
+"""The ``cnnzoo`` command line. Thin: it parses arguments, calls the library and prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from cnnzoo.registry import UnknownModelError, list_models, model_info
+
+
+def _human(n: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.2f}{unit}"
+    return str(int(n))
+
+
+def model_rows(pattern: str = "*") -> list[dict[str, object]]:
+    """One row per registered model matching ``pattern``: name, family, year, default input
+    size and parameter count at the default number of classes and channels."""
+    import torch
+
+    from cnnzoo.registry import create_model
+
+    rows = []
+    for name in list_models(pattern):
+        info = model_info(name)
+        with torch.device("meta"):  # shapes only: no memory, no initialisation cost
+            model = create_model(name)
+        params = sum(p.numel() for p in model.parameters())
+        rows.append(
+            {
+                "name": name,
+                "family": info.family,
+                "year": info.year,
+                "input": "x".join(map(str, info.input_size)),
+                "classes": info.num_classes,
+                "params": params,
+            }
+        )
+    return rows
+
+
+def _print_table(rows: list[dict[str, object]], columns: Sequence[tuple[str, str, str]]) -> None:
+    """columns: (key, header, align '<' or '>')."""
+    cells = [[str(r[k]) if k != "params" else _human(r[k]) for k, _, _ in columns] for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (_, h, _) in enumerate(columns)]
+    print("  ".join(f"{h:{a}{w}}" for (_, h, a), w in zip(columns, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for c in cells:
+        print("  ".join(f"{v:{a}{w}}" for v, (_, _, a), w in zip(c, columns, widths, strict=True)))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    rows = model_rows(args.pattern)
+    if not rows:
+        print(f"no model matches {args.pattern!r}; run `cnnzoo list` to see them all", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    columns = [
+        ("name", "model", "<"),
+        ("family", "family", "<"),
+        ("year", "year", ">"),
+        ("input", "input", ">"),
+        ("classes", "classes", ">"),
+        ("params", "params", ">"),
+    ]
+    _print_table(rows, columns)
+    print(f"\n{len(rows)} models. Build one with cnnzoo.create_model(name, num_classes=..., in_channels=...).")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cnnzoo",
+        description="The classic convolutional networks, LeNet-5 to RegNet: list and build them.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    p = sub.add_parser(
+        "list",
+        help="list the registered models with family, paper year and parameters",
+        description="List registered models: name, family, paper year, default input size "
+        "(channels x height x width), classes and parameters at that input.",
+    )
+    p.add_argument("pattern", nargs="?", default="*", help="shell-style wildcard, e.g. 'resnet*'")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    p.set_defaults(func=cmd_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (UnknownModelError, ValueError, TypeError) as e:
+        print(f"cnnzoo: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""VGG — Simonyan & Zisserman, "Very Deep Convolutional Networks for Large-Scale Image
+Recognition", ICLR 2015.
+
+VGG replaced hand-tuned layer-by-layer design with a repeated *block*: a few 3×3 convolutions
+then a 2×2 max pooling that halves the resolution. Two stacked 3×3 convolutions see as far as one
+5×5 with fewer parameters and one more non-linearity, so the network goes deep and narrow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from cnnzoo.blocks import vgg_block
+from cnnzoo.models.base import SpatialOp, ZooModel, chain_out_size
+from cnnzoo.registry import register_model
+
+__all__ = ["VGG", "vgg", "vgg_d2l"]
+
+_PAPER = "Simonyan & Zisserman 2015, Very Deep Convolutional Networks for Large-Scale Image Recognition"
+
+# (num_convs, channels) per block; torchvision's configurations A, B, D, E.
+VGG_BLOCKS: dict[int, tuple[tuple[int, int], ...]] = {
+    11: ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512)),
+    13: ((2, 64), (2, 128), (2, 256), (2, 512), (2, 512)),
+    16: ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512)),
+    19: ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512)),
+}
+
+
+class VGG(ZooModel):
+    """A stack of VGG blocks and a 4096-4096 classifier with dropout.
+
+    Args:
+        blocks: (number of 3×3 convolutions, channels) per block; each block ends with a 2×2 max
+            pooling, so a network of ``k`` blocks needs at least 2**k pixels per side.
+        batch_norm: batch norm after every convolution.
+        pool_size: adaptive average pooling of the last map to this size (torchvision's 7), or
+            ``None`` to flatten it as it is (the book's), which fixes the input size.
+        hidden: width of the two hidden fully connected layers.
+    """
+
+    def __init__(
+        self,
+        blocks: Sequence[tuple[int, int]],
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        batch_norm: bool = False,
+        dropout: float = 0.5,
+        hidden: int = 4096,
+        pool_size: int | None = 7,
+        input_size: int = 224,
+        init_weights: bool = True,
+    ) -> None:
+        super().__init__()
+        if not blocks:
+            raise ValueError("VGG needs at least one block of (num_convs, channels)")
+        for i, blk in enumerate(blocks):
+            if len(blk) != 2 or int(blk[0]) < 1 or int(blk[1]) < 1:
+                raise ValueError(
+                    f"VGG block {i} is {blk!r}; each block is (num_convs >= 1, channels >= 1)"
+                )
+        self.in_channels, self.num_classes = in_channels, num_classes
+        self.blocks = tuple((int(n), int(c)) for n, c in blocks)
+        layers: list[nn.Module] = []
+        c_in = in_channels
+        for num_convs, channels in self.blocks:
+            layers += vgg_block(num_convs, c_in, channels, batch_norm)
+            c_in = channels
+        self.features = nn.Sequential(*layers)
+        self.min_input_size = 2 ** len(self.blocks)
+        if pool_size is None:
+            side = chain_out_size(input_size, [SpatialOp(2, 2)] * len(self.blocks))
+            if side < 1:
+                raise ValueError(
+                    f"this VGG has {len(self.blocks)} poolings and needs at least "
+                    f"{self.min_input_size}x{self.min_input_size} images, not {input_size}"
+                )
+            self.fixed_input_size = (input_size, input_size)
+            self.avgpool: nn.Module = nn.Identity()
+        else:
+            side = pool_size
+            self.avgpool = nn.AdaptiveAvgPool2d((pool_size, pool_size))
+        self.num_features = c_in * side * side
+        self.classifier = nn.Sequential(
+            nn.Linear(self.num_features, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, num_classes),
+        )
+        if init_weights:
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                    nn.init.zeros_(m.bias)
+                elif isinstance(m, nn.BatchNorm2d):
+                    nn.init.ones_(m.weight)
+                    nn.init.zeros_(m.bias)
+                elif isinstance(m, nn.Linear):
+                    nn.init.normal_(m.weight, 0, 0.01)
+                    nn.init.zeros_(m.bias)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.avgpool(x), 1))
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.num_classes = num_classes
+        last = self.classifier[-1]
+        self.classifier[-1] = nn.Linear(last.in_features, num_classes)
+
+
+def vgg(
+    blocks: Sequence[tuple[int, int]],
+    *,
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    batch_norm: bool = False,
+    dropout: float = 0.5,
+) -> VGG:
+    """A VGG of your own design from a list of (num_convs, channels) blocks, e.g.
+    ``vgg([(1, 32), (2, 64), (2, 128)], num_classes=10, in_channels=1)`` for 28×28 images."""
+    return VGG(blocks, num_classes, in_channels, batch_norm, dropout)
+
+
+def _register(depth: int, batch_norm: bool) -> None:
+    name = f"vgg{depth}{'_bn' if batch_norm else ''}"
+    convs = sum(n for n, _ in VGG_BLOCKS[depth])
+
+    def builder(
+        *, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5
+    ) -> VGG:
+        return VGG(VGG_BLOCKS[depth], num_classes, in_channels, batch_norm, dropout)
+
+    builder.__name__ = builder.__qualname__ = name
+    builder.__doc__ = (
+        f"VGG-{depth}{' with batch normalisation' if batch_norm else ''}: {convs} 3×3 convolutions "
+        f"in 5 blocks and 3 fully connected layers (Simonyan & Zisserman, ICLR 2015); "
+        f"torchvision-compatible."
+    )
+    register_model(family="vgg", year=2014, paper=_PAPER, input_size=224, name=name)(builder)
+    globals()[name] = builder
+    __all__.append(name)
+
+
+for _depth in VGG_BLOCKS:
+    for _bn in (False, True):
+        _register(_depth, _bn)
+
+
+@register_model(family="vgg", year=2014, paper=_PAPER, input_size=224)
+def vgg_d2l(
+    *, num_classes: int = 10, in_channels: int = 1, dropout: float = 0.5, input_size: int = 224
+) -> VGG:
+    """VGG-11 as in D2L §8.2, with a quarter of the channels (16-32-64-128-128) for
+    Fashion-MNIST at 224×224. Like the book's, it flattens the last map (fixed input size)."""
+    return VGG(
+        ((1, 16), (1, 32), (2, 64), (2, 128), (2, 128)),
+        num_classes,
+        in_channels,
+        dropout=dropout,
+        pool_size=None,
+        input_size=input_size,
+    )
