@@ -19,6 +19,8 @@ __all__ = [
     "DenseBlock",
     "DenseLayer",
     "Inception",
+    "ResBottleneckBlock",
+    "SqueezeExcitation",
     "Transition",
     "conv_norm_act",
     "conv_relu",
@@ -29,7 +31,7 @@ __all__ = [
 ActLayer = Callable[..., nn.Module]
 
 
-# --------------------------------------------------------------------------- generic convolution
+# ---------------------------------------------------------------- generic convolution
 
 
 def conv_norm_act(
@@ -58,7 +60,7 @@ def conv_norm_act(
     return nn.Sequential(*layers)
 
 
-# --------------------------------------------------------------------------- VGG and NiN
+# ---------------------------------------------------------------- VGG and NiN
 
 
 def vgg_block(
@@ -92,7 +94,7 @@ def nin_block(
     )
 
 
-# --------------------------------------------------------------------------- residual blocks
+# ---------------------------------------------------------------- residual blocks
 
 
 class BasicBlock(nn.Module):
@@ -170,7 +172,7 @@ class Bottleneck(nn.Module):
         return self.relu(out + identity)
 
 
-# --------------------------------------------------------------------------- Inception (GoogLeNet)
+# ---------------------------------------------------------------- Inception (GoogLeNet)
 
 
 class BasicConv2d(nn.Module):
@@ -249,7 +251,7 @@ class Inception(nn.Module):
         return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
 
 
-# --------------------------------------------------------------------------- dense blocks (DenseNet)
+# ---------------------------------------------------------------- dense blocks (DenseNet)
 
 
 class DenseLayer(nn.Module):
@@ -353,4 +355,74 @@ class Transition(nn.Sequential):
         self.pool = nn.AvgPool2d(kernel_size=2, stride=2)
 
 
-# --------------------------------------------------------------------------- squeeze-excitation, AnyNet
+# ---------------------------------------------------------------- squeeze-excitation, AnyNet
+
+
+class SqueezeExcitation(nn.Module):
+    """Squeeze-and-excitation (Hu et al., 2018): global average pool → 1×1 conv → ReLU → 1×1 conv
+    → sigmoid, and the result rescales each channel of the input.
+
+    ``squeeze_channels`` is the width of the bottleneck between the two 1×1 convolutions (both
+    have biases). Attribute names follow torchvision's ``ops.SqueezeExcitation``.
+    """
+
+    def __init__(self, channels: int, squeeze_channels: int) -> None:
+        super().__init__()
+        if squeeze_channels < 1:
+            raise ValueError(
+                f"squeeze-excitation needs at least one squeeze channel, got {squeeze_channels}"
+            )
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze_channels, 1)
+        self.fc2 = nn.Conv2d(squeeze_channels, channels, 1)
+        self.activation = nn.ReLU()
+        self.scale_activation = nn.Sigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+        return scale * x
+
+
+class ResBottleneckBlock(nn.Module):
+    """The AnyNet X block (Y block with squeeze-excitation) — Radosavovic et al., 2020.
+
+    ``f`` is 1×1 conv-BN-ReLU (``a``) → 3×3 grouped conv-BN-ReLU with the stride (``b``) →
+    optional squeeze-excitation (``se``) → 1×1 conv-BN (``c``); the block returns
+    ``relu(proj(x) + f(x))``. ``proj`` (1×1 conv with the stride + BN) exists only when the
+    width or the resolution changes; otherwise the shortcut is the identity.
+
+    ``group_width`` is the number of channels *per group* of the 3×3 convolution (the paper's
+    g), so it has ``bottleneck_width // group_width`` groups; ``se_channels=0`` leaves out SE.
+    Attribute names follow torchvision's ``ResBottleneckBlock``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        bottleneck_width: int | None = None,
+        group_width: int = 1,
+        se_channels: int = 0,
+    ) -> None:
+        super().__init__()
+        w_b = out_channels if bottleneck_width is None else bottleneck_width
+        if w_b < 1 or group_width < 1 or w_b % group_width:
+            raise ValueError(
+                f"bottleneck width {w_b} is not divisible by group width {group_width}: the 3x3 "
+                "convolution must split its channels into whole groups"
+            )
+        self.proj: nn.Module | None = None
+        if in_channels != out_channels or stride != 1:
+            self.proj = conv_norm_act(in_channels, out_channels, 1, stride, act=None)
+        self.f = nn.Sequential()
+        self.f.add_module("a", conv_norm_act(in_channels, w_b, 1))
+        self.f.add_module("b", conv_norm_act(w_b, w_b, 3, stride, groups=w_b // group_width))
+        if se_channels:
+            self.f.add_module("se", SqueezeExcitation(w_b, se_channels))
+        self.f.add_module("c", conv_norm_act(w_b, out_channels, 1, act=None))
+        self.activation = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x if self.proj is None else self.proj(x)
+        return self.activation(shortcut + self.f(x))

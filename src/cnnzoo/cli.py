@@ -56,7 +56,9 @@ def _print_table(rows: list[dict[str, object]], columns: Sequence[tuple[str, str
 def cmd_list(args: argparse.Namespace) -> int:
     rows = model_rows(args.pattern)
     if not rows:
-        print(f"no model matches {args.pattern!r}; run `cnnzoo list` to see them all", file=sys.stderr)
+        print(
+            f"no model matches {args.pattern!r}; run `cnnzoo list` to see them all", file=sys.stderr
+        )
         return 1
     if args.format == "json":
         print(json.dumps(rows, indent=2))
@@ -70,7 +72,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         ("params", "params", ">"),
     ]
     _print_table(rows, columns)
-    print(f"\n{len(rows)} models. Build one with cnnzoo.create_model(name, num_classes=..., in_channels=...).")
+    print(
+        f"\n{len(rows)} models. In Python: "
+        "cnnzoo.create_model(name, num_classes=..., in_channels=...)"
+    )
     return 0
 
 

@@ -20,7 +20,9 @@ __all__ = ["AlexNet", "alexnet", "alexnet_d2l", "alexnet_paper"]
 _PAPER = "Krizhevsky et al. 2012, ImageNet Classification with Deep Convolutional Neural Networks"
 
 
-def _classifier(in_features: int, num_classes: int, dropout: float, d2l_order: bool) -> nn.Sequential:
+def _classifier(
+    in_features: int, num_classes: int, dropout: float, d2l_order: bool
+) -> nn.Sequential:
     if d2l_order:  # the book: Linear, ReLU, Dropout, ...
         return nn.Sequential(
             nn.Linear(in_features, 4096),

@@ -38,7 +38,9 @@ class NiN(ZooModel):
         self.classifier = nin_block(384, num_classes, kernel_size=3, stride=1, padding=1)
         self.global_pool = nn.AdaptiveAvgPool2d(1)
         pool = SpatialOp(3, 2)
-        self.min_input_size = chain_min_size([SpatialOp(11, 4), pool, SpatialOp(5, 1, 2), pool, pool])
+        self.min_input_size = chain_min_size(
+            [SpatialOp(11, 4), pool, SpatialOp(5, 1, 2), pool, pool]
+        )
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)

@@ -200,7 +200,9 @@ class D2LResNet(ZooModel):
             blocks = []
             for j in range(num_residuals):
                 first = j == 0 and i > 0
-                blocks.append(D2LResidual(c_in, channels, use_1x1conv=first, stride=2 if first else 1))
+                blocks.append(
+                    D2LResidual(c_in, channels, use_1x1conv=first, stride=2 if first else 1)
+                )
                 c_in = channels
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.Sequential(*stages)
@@ -270,7 +272,9 @@ class CifarResNet(ZooModel):
                 f"got {depth}"
             )
         if shortcut not in ("A", "B"):
-            raise ValueError(f"shortcut must be 'A' (zero padding) or 'B' (projection), got {shortcut!r}")
+            raise ValueError(
+                f"shortcut must be 'A' (zero padding) or 'B' (projection), got {shortcut!r}"
+            )
         n = (depth - 2) // 6
         self.in_channels, self.num_classes = in_channels, num_classes
         self.depth, self.shortcut, self.skip = depth, shortcut, skip

@@ -19,7 +19,9 @@ from cnnzoo.registry import register_model
 
 __all__ = ["VGG", "vgg", "vgg_d2l"]
 
-_PAPER = "Simonyan & Zisserman 2015, Very Deep Convolutional Networks for Large-Scale Image Recognition"
+_PAPER = (
+    "Simonyan & Zisserman 2015, Very Deep Convolutional Networks for Large-Scale Image Recognition"
+)
 
 # (num_convs, channels) per block; torchvision's configurations A, B, D, E.
 VGG_BLOCKS: dict[int, tuple[tuple[int, int], ...]] = {
@@ -134,9 +136,7 @@ def _register(depth: int, batch_norm: bool) -> None:
     name = f"vgg{depth}{'_bn' if batch_norm else ''}"
     convs = sum(n for n, _ in VGG_BLOCKS[depth])
 
-    def builder(
-        *, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5
-    ) -> VGG:
+    def builder(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> VGG:
         return VGG(VGG_BLOCKS[depth], num_classes, in_channels, batch_norm, dropout)
 
     builder.__name__ = builder.__qualname__ = name
