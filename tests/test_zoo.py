@@ -136,3 +136,20 @@ def test_builders_are_nn_modules_with_default_classes() -> None:
         assert isinstance(model, nn.Module)
         assert model.num_classes == info.num_classes
         assert model.in_channels == info.input_size[0]
+
+
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_conv_out_size_agrees_with_pytorch_pooling(ceil_mode: bool) -> None:
+    from cnnzoo.models.base import conv_out_size
+
+    for kernel in (1, 2, 3, 5):
+        for stride in (1, 2, 3):
+            for padding in range(kernel // 2 + 1):
+                pool = nn.MaxPool2d(kernel, stride, padding, ceil_mode=ceil_mode)
+                for size in range(1, 12):
+                    try:
+                        expected = pool(torch.zeros(1, 1, size, size)).shape[-1]
+                    except RuntimeError:
+                        expected = 0
+                    got = conv_out_size(size, kernel, stride, padding, ceil_mode)
+                    assert got == expected, (kernel, stride, padding, size)

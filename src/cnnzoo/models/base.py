@@ -27,14 +27,13 @@ def conv_out_size(
     input or the left padding".
     """
     span = size + 2 * padding - kernel
-    if span < 0:
-        return 0
     if not ceil_mode:
-        return span // stride + 1
+        return max(span // stride + 1, 0)
+    # ceil mode: a window may hang over the end, even when the input is smaller than the kernel
     out = math.ceil(span / stride) + 1
-    if (out - 1) * stride >= size + padding:
+    if out > 0 and (out - 1) * stride >= size + padding:
         out -= 1
-    return out
+    return max(out, 0)
 
 
 @dataclass(frozen=True)
