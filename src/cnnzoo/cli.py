@@ -94,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pattern", nargs="?", default="*", help="shell-style wildcard, e.g. 'resnet*'")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     p.set_defaults(func=cmd_list)
+    # subcommands: summary (complexity)
+    # subcommands: data (data sets)
+    # subcommands: train / eval / predict / bench / runs (trainer)
+    # subcommands: sweep (design-space explorer)
     return parser
 
 

@@ -1,0 +1,117 @@
+"""Plots and Markdown reports of runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["plot_confusion", "plot_curves", "write_run_report"]
+
+
+def _plt():
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    os.replace(tmp, path)
+
+
+def plot_curves(history: list[dict], path: Path, title: str = "") -> Path:
+    """Loss and accuracy per epoch: training and evaluation side by side."""
+    plt = _plt()
+    epochs = [h["epoch"] for h in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for key, label in (("train_loss", "train"), ("val_loss", "validation"), ("test_loss", "test")):
+        if any(key in h for h in history):
+            ax_loss.plot(epochs, [h.get(key) for h in history], marker="o", label=label)
+    for key, label in (
+        ("train_acc", "train"),
+        ("val_acc", "validation"),
+        ("test_acc", "test"),
+        ("ema_val_acc", "validation (EMA)"),
+        ("ema_test_acc", "test (EMA)"),
+    ):
+        if any(key in h for h in history):
+            ax_acc.plot(epochs, [h.get(key) for h in history], marker="o", label=label)
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
+    ax_acc.set(xlabel="epoch", ylabel="top-1 accuracy", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def plot_confusion(confusion: list[list[int]], classes: list[str], path: Path, title: str = "") -> Path:
+    """Row-normalised confusion matrix (rows: true class), counts written in the cells."""
+    plt = _plt()
+    import numpy as np
+
+    cm = np.asarray(confusion, dtype=float)
+    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    n = len(classes)
+    size = max(4.0, 0.55 * n + 2)
+    fig, ax = plt.subplots(figsize=(size, size * 0.9))
+    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(n), classes, rotation=45, ha="right")
+    ax.set_yticks(range(n), classes)
+    ax.set(xlabel="predicted", ylabel="true", title=title or "confusion matrix")
+    if n <= 20:
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if norm[i, j] > 0.5 else "black")  # fmt: skip
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def write_run_report(out_dir: Path, history: list[dict], result: dict) -> Path:
+    """``curves.png``, ``confusion.png`` and ``summary.md`` in the run directory."""
+    out_dir = Path(out_dir)
+    title = f"{result['model']} on {result['data']}"
+    if history:
+        plot_curves(history, out_dir / "curves.png", title)
+    plot_confusion(result["confusion"], result["classes"], out_dir / "confusion.png", title)
+    lines = [
+        f"# {title}",
+        "",
+        f"- test accuracy: **{result['test_acc']:.4f}** (loss {result['test_loss']:.4f})",
+    ]
+    if result.get("ema_test_acc") is not None:
+        lines.append(f"- test accuracy of the EMA weights: {result['ema_test_acc']:.4f}")
+    if result.get("best_val_acc") is not None:
+        lines.append(f"- best validation accuracy: {result['best_val_acc']:.4f}")
+    lines += [
+        f"- {result['epochs']} epochs, {result['steps']} steps, {result['wall_time']:.1f} s of "
+        f"training, {result['images_per_s']:,.0f} images/s",
+        f"- {result['params']:,} parameters; {result['device']}, {result['precision']}"
+        f"{', channels_last' if result['channels_last'] else ''}, {result['threads']} threads",
+        "",
+        "| epoch | train loss | train acc | eval loss | eval acc |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for h in history:
+        ev = "val" if "val_loss" in h else "test"
+        lines.append(
+            f"| {h['epoch']} | {h['train_loss']:.4f} | {h['train_acc']:.4f} | "
+            f"{h.get(ev + '_loss', float('nan')):.4f} | {h.get(ev + '_acc', float('nan')):.4f} |"
+        )
+    lines += ["", "## Per-class test accuracy", "", "| class | accuracy |", "|---|---:|"]
+    lines += [f"| {c} | {a:.4f} |" for c, a in zip(result["classes"], result["per_class_acc"], strict=True)]
+    lines += ["", "![curves](curves.png)", "", "![confusion matrix](confusion.png)", ""]
+    path = out_dir / "summary.md"
+    path.write_text("\n".join(lines))
+    return path

@@ -1,0 +1,118 @@
+"""The runs store: one SQLite file, no server.
+
+It records every training run (config, status, metrics per epoch, timings, paths) and, for
+design-space sweeps, every trial. SQLite in WAL mode with a busy timeout lets several processes
+write to the same file at once without corrupting it; every write is one short transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["RunStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id          TEXT PRIMARY KEY,
+    model       TEXT NOT NULL,
+    dataset     TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    config      TEXT NOT NULL,
+    out_dir     TEXT NOT NULL,
+    created     REAL NOT NULL,
+    updated     REAL NOT NULL,
+    epochs_done INTEGER NOT NULL DEFAULT 0,
+    best_acc    REAL,
+    test_acc    REAL,
+    wall_time   REAL,
+    error       TEXT
+);
+CREATE TABLE IF NOT EXISTS epochs (
+    run_id  TEXT NOT NULL REFERENCES runs(id),
+    epoch   INTEGER NOT NULL,
+    metrics TEXT NOT NULL,
+    PRIMARY KEY (run_id, epoch)
+);
+"""
+
+
+class RunStore:
+    """A SQLite file of runs. Open one per process; each method is its own transaction."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("PRAGMA busy_timeout=60000")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    def start_run(self, run_id: str, model: str, dataset: str, config: dict, out_dir: str) -> None:
+        now = time.time()
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO runs (id, model, dataset, status, config, out_dir, created, updated)"
+                " VALUES (?, ?, ?, 'running', ?, ?, ?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET status='running', updated=excluded.updated,"
+                " error=NULL",
+                (run_id, model, dataset, json.dumps(config, default=str), out_dir, now, now),
+            )
+
+    def log_epoch(self, run_id: str, epoch: int, metrics: dict) -> None:
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO epochs (run_id, epoch, metrics) VALUES (?, ?, ?)",
+                (run_id, epoch, json.dumps(metrics)),
+            )
+            db.execute(
+                "UPDATE runs SET epochs_done=?, updated=?,"
+                " best_acc=MAX(COALESCE(best_acc, 0), COALESCE(?, 0)) WHERE id=?",
+                (epoch + 1, time.time(), metrics.get("val_acc"), run_id),
+            )
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: str,
+        test_acc: float | None = None,
+        wall_time: float | None = None,
+        error: str | None = None,
+    ) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE runs SET status=?, test_acc=COALESCE(?, test_acc), wall_time=?, error=?,"
+                " updated=? WHERE id=?",
+                (status, test_acc, wall_time, error, time.time(), run_id),
+            )
+
+    def runs(self) -> list[dict]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM runs ORDER BY created").fetchall()
+        return [dict(r) for r in rows]
+
+    def epochs(self, run_id: str) -> list[dict]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT metrics FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)
+            ).fetchall()
+        return [json.loads(r["metrics"]) for r in rows]
