@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     # subcommands: summary (complexity)
     # subcommands: data (data sets)
     # subcommands: train / eval / predict / bench / runs (trainer)
+    from cnnzoo.cli_train import add_train_commands
+
+    add_train_commands(sub)
     # subcommands: sweep (design-space explorer)
     return parser
 

@@ -199,7 +199,8 @@ def anynet_complexity(
     """
     if adjust:
         config = config.adjusted("pycls" if adjust is True else adjust)  # type: ignore[arg-type]
-    c, h, w = _check_input_size(input_size)
+    size = _check_input_size(input_size)
+    c, h, w = size
     if type(num_classes) is not int or num_classes < 1:
         num_classes = _positive("num_classes", num_classes)
 
@@ -267,7 +268,7 @@ def anynet_complexity(
     params += head
     acts += num_classes
     bias += num_classes
-    return Complexity(params, flops, acts, flops - bias, (c, *input_size[1:]))
+    return Complexity(params, flops, acts, flops - bias, size)
 
 
 def _refuse(config: AnyNetConfig) -> ValueError:
@@ -290,7 +291,7 @@ def _leaf_cost(module: nn.Module, out: torch.Tensor) -> tuple[int, int, int]:
         per_out = module.in_features
     else:
         return 0, 0, 0
-    n_out = out.numel() // out.shape[0] if out.dim() > 1 else out.numel()
+    n_out = out.numel()  # a batch of one
     macs = n_out * per_out
     return macs + (n_out if module.bias is not None else 0), macs, n_out
 
@@ -309,24 +310,30 @@ def _has_children(module: nn.Module) -> bool:
     return next(module.children(), None) is not None
 
 
+_CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+
+
 def _split_stage(name: str, module: nn.Module) -> list[tuple[str, list[str]]]:
     """The stages inside one top-level child: ``[(label, [module-name prefixes])]``."""
     kids = list(module.named_children())
-    containers = sum(_has_children(m) for _, m in kids)
-    is_container = isinstance(module, nn.Sequential | nn.ModuleList | nn.ModuleDict)
-    if is_container and containers >= 2:
+    if isinstance(module, _CONTAINERS) and sum(isinstance(m, _CONTAINERS) for _, m in kids) >= 2:
         # a container of blocks (AnyNet's trunk, DenseNet's features, NiN's features): one
         # stage per child
         return [(f"{name}.{k}", [f"{name}.{k}"]) for k, _ in kids]
-    if isinstance(module, nn.Sequential) and kids and containers == 0:
+    if isinstance(module, nn.Sequential) and kids and not any(_has_children(m) for _, m in kids):
         # a flat sequence of layers (VGG's, AlexNet's, LeNet's features): blocks end at poolings
         pools = [i for i, (_, m) in enumerate(kids) if _is_pool(m)]
         if len(pools) >= 2:
             out, start = [], 0
             for end in [*pools, len(kids) - 1]:
                 if end >= start:
-                    names = [f"{name}.{k}" for k, _ in kids[start : end + 1]]
-                    out.append((f"{name}[{kids[start][0]}:{int(kids[end][0]) + 1}]", names))
+                    first, last = kids[start][0], kids[end][0]
+                    label = (
+                        f"{name}[{first}:{int(last) + 1}]"
+                        if last.isdigit()
+                        else f"{name}.{first}..{last}"
+                    )
+                    out.append((label, [f"{name}.{k}" for k, _ in kids[start : end + 1]]))
                     start = end + 1
             return out
     return [(name, [name])]
@@ -484,7 +491,8 @@ def _resolve(
     in_channels: int | None,
     options: dict[str, object],
 ) -> tuple[nn.Module, InputSize, str]:
-    """(model, input size, label) for any of the accepted inputs; names build on meta."""
+    """(model, input size, label) for any of the accepted inputs; names and configs build on
+    the meta device."""
     size = None if input_size is None else parse_input_size(input_size)
     if isinstance(model_or_name, str):
         info = model_info(model_or_name)
@@ -495,7 +503,7 @@ def _resolve(
             "input_size" in info.options
             and "input_size" not in kwargs
             and size[1:] != info.input_size[1:]
-        ):
+        ):  # build a fixed-size network (LeNet, the book's VGG) for this input
             kwargs["input_size"] = size[1] if size[1] == size[2] else size[1:]
         with torch.device("meta"):
             model = create_model(
@@ -505,25 +513,24 @@ def _resolve(
                 **kwargs,
             )
         return model, size, model_or_name
-    if options or num_classes is not None or in_channels is not None:
-        extra = sorted([*options, *(["num_classes"] if num_classes is not None else [])])
-        if isinstance(model_or_name, nn.Module) or in_channels is not None:
-            raise TypeError(
-                f"options {extra or ['in_channels']} apply to model names and configs, "
-                "not to a built network"
-            )
     if isinstance(model_or_name, AnyNetConfig):
+        if options:
+            raise TypeError(f"unknown option(s) {sorted(options)} for an AnyNetConfig")
         if size is None:
             size = (in_channels or 3, 224, 224)
         with torch.device("meta"):
             model = anynet(
                 model_or_name,
                 num_classes=1000 if num_classes is None else num_classes,
-                in_channels=size[0],
-                **options,  # type: ignore[arg-type]
+                in_channels=size[0] if in_channels is None else in_channels,
             )
         return model, size, "anynet"
     if isinstance(model_or_name, nn.Module):
+        if options or num_classes is not None or in_channels is not None:
+            raise TypeError(
+                "num_classes, in_channels and model options apply to model names and configs, "
+                "not to a built network"
+            )
         label = getattr(model_or_name, "model_name", type(model_or_name).__name__)
         if size is None:
             size = _default_size(model_or_name)
@@ -577,21 +584,20 @@ def complexity(
     if method not in ("auto", "analytic", "measured"):
         raise ValueError(f"method must be 'auto', 'analytic' or 'measured', got {method!r}")
     if isinstance(model_or_name, AnyNetConfig):
-        config = model_or_name.adjusted("pycls" if adjust is True else adjust) if adjust else (
-            model_or_name
-        )  # fmt: skip
+        if adjust:
+            model_or_name = model_or_name.adjusted("pycls" if adjust is True else adjust)
         if method != "measured":
             if options:
                 raise TypeError(f"unknown option(s) {sorted(options)} for an AnyNetConfig")
             size = (in_channels or 3, 224, 224) if input_size is None else input_size
-            size = parse_input_size(size)
-            return anynet_complexity(config, size, 1000 if num_classes is None else num_classes)
-        model_or_name = config
+            if in_channels is not None and parse_input_size(size)[0] != in_channels:
+                raise ValueError(
+                    f"in_channels={in_channels} contradicts the input size {tuple(size)}"
+                )
+            num_classes = 1000 if num_classes is None else num_classes
+            return anynet_complexity(model_or_name, parse_input_size(size), num_classes)
     elif adjust:
-        raise TypeError("adjust applies to AnyNetConfig only")
-    if isinstance(model_or_name, str) and method == "measured":
-        return summary(model_or_name, input_size, num_classes=num_classes,
-                       in_channels=in_channels, **options).total  # fmt: skip
+        raise TypeError("adjust applies to an AnyNetConfig only")
     model, size, label = _resolve(model_or_name, input_size, num_classes, in_channels, options)
     analytic = method == "analytic" or (
         method == "auto" and isinstance(model_or_name, str) and isinstance(model, AnyNet)

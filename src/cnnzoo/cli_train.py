@@ -1,0 +1,277 @@
+"""``cnnzoo train / eval / predict / bench / runs``: argument parsing and printing only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def _parse_size(text: str) -> tuple[int, int, int]:
+    try:
+        parts = tuple(int(p) for p in text.lower().split("x"))
+    except ValueError:
+        parts = ()
+    if len(parts) != 3 or min(parts) < 1:
+        raise argparse.ArgumentTypeError(f"expected CxHxW like 1x28x28, got {text!r}")
+    return parts  # type: ignore[return-value]
+
+
+def _parse_option(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+# --------------------------------------------------------------------------- train
+
+
+_TRAIN_FLAGS = {
+    # flag: (dest in TrainConfig, type, help)
+    "--epochs": ("epochs", int, "number of epochs"),
+    "--max-steps": ("max_steps", int, "stop after this many optimizer steps (a short smoke run)"),
+    "--batch-size": ("batch_size", int, "training batch size"),
+    "--lr": ("lr", float, "peak learning rate"),
+    "--optimizer": ("optimizer", str, "sgd or adamw"),
+    "--momentum": ("momentum", float, "SGD momentum"),
+    "--weight-decay": ("weight_decay", float, "weight decay (not applied to norms and biases)"),
+    "--schedule": ("schedule", str, "constant, step, cosine or onecycle"),
+    "--warmup-epochs": ("warmup_epochs", float, "linear learning-rate warm-up, in epochs"),
+    "--label-smoothing": ("label_smoothing", float, "label smoothing of the cross-entropy"),
+    "--grad-clip": ("grad_clip", float, "clip the gradient norm to this value"),
+    "--ema": ("ema_decay", float, "keep an EMA of the weights with this decay, e.g. 0.999"),
+    "--val-size": ("val_size", int, "images held out of the training split for validation"),
+    "--train-subset": ("train_subset", int, "train on a seeded subset of this many images"),
+    "--resize": ("resize", int, "resize images to this size (the book's 224 or 96)"),
+    "--crop-padding": ("crop_padding", int, "random crop with this much padding (0: off)"),
+    "--erase-prob": ("erase_prob", float, "probability of random erasing per image"),
+    "--precision": ("precision", str, "auto, bf16, fp16 or fp32"),
+    "--device": ("device", str, "auto, cpu, cuda or cuda:N"),
+    "--seed": ("seed", int, "random seed: same seed, same run"),
+    "--data-dir": ("data_dir", str, "where the data set files are"),
+    "--checkpoint-every": ("checkpoint_every", float, "seconds between mid-epoch checkpoints"),
+}
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from cnnzoo.train import recipe_config, train
+
+    overrides = {
+        dest: getattr(args, dest)
+        for dest, _, _ in _TRAIN_FLAGS.values()
+        if getattr(args, dest) is not None
+    }
+    for flag in ("nesterov", "hflip", "tta", "compile", "channels_last"):
+        if getattr(args, flag) is not None:
+            overrides[flag] = getattr(args, flag)
+    if args.option:
+        overrides["model_options"] = dict(args.option)
+    config = recipe_config(args.recipe, args.model, data=args.data, **overrides)
+    out = args.out
+    if out is None:
+        out = Path("runs") / f"{args.model}-{args.data}-{time.strftime('%Y%m%d-%H%M%S')}"
+    result = train(config, out, resume=args.resume, quiet=args.quiet)
+    if args.quiet:
+        print(json.dumps({k: result[k] for k in ("model", "test_acc", "epochs", "wall_time")}))
+    return 0
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a model on a data set (progress, checkpoints, metrics, plots)",
+        description="Train MODEL on a data set. Everything goes to --out: config.json, "
+        "checkpoints/ (last and best, safetensors), metrics.jsonl/.csv, eval.json, curves.png, "
+        "confusion.png and summary.md; the run is recorded in runs.sqlite beside it. "
+        "Interrupted? Run the same command with --resume.",
+    )
+    p.add_argument("model", help="a registered model name (see `cnnzoo list`)")
+    p.add_argument("--data", default="fashion-mnist", help="data set name (see `cnnzoo data list`)")
+    p.add_argument(
+        "--recipe",
+        choices=("fast", "d2l"),
+        default="fast",
+        help="fast: ours, best accuracy per minute on a CPU (default); d2l: the book's settings",
+    )
+    p.add_argument("--out", type=Path, help="run directory (default runs/MODEL-DATA-TIME)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress or epoch lines; JSON at end")
+    for flag, (dest, typ, help_) in _TRAIN_FLAGS.items():
+        p.add_argument(flag, dest=dest, type=typ, default=None, help=help_)
+    for flag, help_ in (
+        ("nesterov", "Nesterov momentum"),
+        ("hflip", "random horizontal flips"),
+        ("tta", "evaluate with flip test-time augmentation"),
+        ("compile", "torch.compile the model"),
+        ("channels_last", "channels_last memory format (default: with mixed precision)"),
+    ):
+        p.add_argument(
+            f"--{flag.replace('_', '-')}", dest=flag, default=None,
+            action=argparse.BooleanOptionalAction, help=help_,
+        )  # fmt: skip
+    p.add_argument(
+        "--option", action="append", type=_parse_option, metavar="KEY=VALUE",
+        help="model option, e.g. --option shortcut=\"B\" (repeatable)",
+    )  # fmt: skip
+    p.set_defaults(func=cmd_train)
+
+
+# --------------------------------------------------------------------------- eval / predict
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from cnnzoo.train import evaluate_checkpoint
+
+    res, meta = evaluate_checkpoint(
+        args.run, split=args.split, data=args.data, data_dir=args.data_dir, tta=args.tta,
+        device=args.device, which=args.which,
+    )  # fmt: skip
+    if args.format == "json":
+        print(json.dumps(res.to_dict() | {"checkpoint": meta["checkpoint"]}, indent=2))
+        return 0
+    print(f"{meta['model']} ({meta['checkpoint']}) on {args.data or meta['data']} {args.split}")
+    print(f"accuracy {res.acc:.4f}  loss {res.loss:.4f}  ({res.count} images)")
+    width = max(len(c) for c in meta["classes"])
+    for name, acc in zip(meta["classes"], res.per_class_acc, strict=True):
+        print(f"  {name:<{width}}  {acc:.4f}  {'█' * round(acc * 30)}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from cnnzoo.train import predict_images
+
+    results = predict_images(args.checkpoint, args.images, top_k=args.top_k)
+    if args.format == "json":
+        print(json.dumps(results, indent=2))
+        return 0
+    for r in results:
+        preds = ", ".join(f"{p['class']} {p['prob']:.3f}" for p in r["predictions"])
+        print(f"{r['image']}: {preds}")
+    return 0
+
+
+def _add_eval_predict(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="evaluate a run or checkpoint: accuracy, loss, per-class accuracy",
+        description="Evaluate the best (or last) checkpoint of a run directory, or a "
+        "checkpoint directory, on a split of its data set.",
+    )
+    p.add_argument("run", help="run directory or checkpoint directory")
+    p.add_argument("--split", default="test", help="split to evaluate (default test)")
+    p.add_argument("--data", help="another data set with the same classes")
+    p.add_argument("--data-dir", help="where the data set files are")
+    p.add_argument("--which", choices=("best", "last"), default="best", help="which checkpoint")
+    p.add_argument("--tta", action="store_true", help="flip test-time augmentation")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser(
+        "predict",
+        help="classify image files with a trained checkpoint",
+        description="Print the most likely classes of each image (PNG, JPEG, ...). Images are "
+        "converted to the checkpoint's channels and resized to its input size.",
+    )
+    p.add_argument("checkpoint", help="run directory or checkpoint directory")
+    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("--top-k", type=int, default=3, help="how many classes to show")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=cmd_predict)
+
+
+# --------------------------------------------------------------------------- bench / runs
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from cnnzoo.bench import bench_model
+
+    rows, meta = bench_model(
+        args.model, input_size=args.input, batch_size=args.batch_size,
+        num_classes=args.num_classes, device=args.device, min_time=args.seconds,
+    )  # fmt: skip
+    if args.format == "json":
+        print(json.dumps({"meta": meta, "rows": [r.to_dict() for r in rows]}, indent=2))
+        return 0
+    c, h, w = meta["input"]
+    print(
+        f"{meta['model']} at {c}x{h}x{w}, batch {meta['batch_size']}, {meta['device']}, "
+        f"{meta['threads']} threads: {meta['mult_adds'] / 1e6:,.1f}M multiply-adds per image"
+    )
+    head = (
+        f"{'precision':<9}  {'memory format':<13}  {'train img/s':>11}  {'infer img/s':>11}  "
+        f"{'train GFLOP/s':>13}  {'infer GFLOP/s':>13}  {'peak GFLOP/s':>12}  "
+        f"{'train util':>10}  {'infer util':>10}"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(
+            f"{r.precision:<9}  {r.memory_format:<13}  {r.train_images_per_s:>11,.0f}  "
+            f"{r.infer_images_per_s:>11,.0f}  {r.train_gflops:>13,.1f}  {r.infer_gflops:>13,.1f}  "
+            f"{r.peak_gflops:>12,.0f}  {r.train_util:>10.1%}  {r.infer_util:>10.1%}"
+        )
+    print("peak: measured dense matrix multiply in that precision; training counts 3x forward.")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from cnnzoo.store import RunStore
+
+    db = Path(args.root) / "runs.sqlite"
+    if not db.exists():
+        print(f"no runs recorded under {args.root} (no {db})", file=sys.stderr)
+        return 1
+    runs = RunStore(db).runs()
+    if args.format == "json":
+        print(json.dumps(runs, indent=2, default=str))
+        return 0
+    print(f"{'run':<40}  {'model':<16}  {'data':<14}  {'status':<11}  {'ep':>3}  "
+          f"{'best':>6}  {'test':>6}  {'time':>7}")  # fmt: skip
+    for r in runs:
+        name = Path(r["out_dir"]).name
+        best = f"{r['best_acc']:.4f}" if r["best_acc"] else "-"
+        test = f"{r['test_acc']:.4f}" if r["test_acc"] is not None else "-"
+        wall = f"{r['wall_time']:.0f}s" if r["wall_time"] is not None else "-"
+        print(f"{name[:40]:<40}  {r['model'][:16]:<16}  {r['dataset'][:14]:<14}  "
+              f"{r['status']:<11}  {r['epochs_done']:>3}  {best:>6}  {test:>6}  {wall:>7}")  # fmt: skip
+    return 0
+
+
+def _add_bench_runs(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="training and inference speed, GFLOP/s and utilisation of the machine's peak",
+        description="Measure training and inference images/s of MODEL for each precision "
+        "(fp32, and bf16 where supported) and memory format, the achieved GFLOP/s, and the "
+        "utilisation against this machine's measured matrix-multiply peak.",
+    )
+    p.add_argument("model", help="a registered model name")
+    p.add_argument("--input", type=_parse_size, help="input size CxHxW (default: the model's)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--num-classes", type=int)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser(
+        "runs",
+        help="list recorded training runs",
+        description="List the runs recorded in ROOT/runs.sqlite: status, epochs, accuracies.",
+    )
+    p.add_argument("root", nargs="?", default="runs", help="runs directory (default runs)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=cmd_runs)
+
+
+def add_train_commands(sub: argparse._SubParsersAction) -> None:
+    _add_train(sub)
+    _add_eval_predict(sub)
+    _add_bench_runs(sub)

@@ -1,0 +1,112 @@
+"""Using a trained checkpoint: rebuild the model, evaluate it on a split, predict images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnzoo.registry import create_model
+from cnnzoo.train.checkpoint import load_checkpoint
+from cnnzoo.train.trainer import EvalResult, evaluate, pick_device, pick_precision
+
+__all__ = ["evaluate_checkpoint", "load_trained_model", "predict_images"]
+
+
+def load_trained_model(
+    path: str | Path, which: str = "best", ema: bool = False, device: str = "cpu"
+) -> tuple[nn.Module, dict]:
+    """The model of a run directory or checkpoint directory, in eval mode, and its metadata
+    (classes, normalisation, input size)."""
+    ckpt = load_checkpoint(path, which=which, state=False)
+    meta = ckpt.meta
+    model = create_model(
+        meta["model"],
+        num_classes=meta["num_classes"],
+        in_channels=meta["in_channels"],
+        **meta.get("model_options", {}),
+    )
+    weights = ckpt.ema if ema and ckpt.ema is not None else ckpt.model
+    model.load_state_dict(weights)
+    model.to(pick_device(device)).eval()
+    meta = dict(meta, checkpoint=str(ckpt.path))
+    return model, meta
+
+
+def evaluate_checkpoint(
+    path: str | Path,
+    split: str = "test",
+    data: str | None = None,
+    data_dir: str | None = None,
+    tta: bool = False,
+    batch_size: int = 512,
+    device: str = "auto",
+    precision: str = "auto",
+    which: str = "best",
+) -> tuple[EvalResult, dict]:
+    """Evaluate a checkpoint on a split of its data set (or of ``data``)."""
+    from cnnzoo.data import Augment, BatchLoader, load_dataset
+
+    dev = pick_device(device)
+    model, meta = load_trained_model(path, which=which, device=str(dev))
+    ds = load_dataset(data or meta["data"], split=split, data_dir=data_dir)
+    if len(ds.classes) != meta["num_classes"]:
+        raise ValueError(
+            f"{ds.name} has {len(ds.classes)} classes but the checkpoint was trained for "
+            f"{meta['num_classes']}"
+        )
+    prec = pick_precision(dev, precision)
+    loader = BatchLoader(
+        ds, batch_size=batch_size, shuffle=False, seed=0, augment=Augment(resize=meta["resize"]),
+        drop_last=False, device=dev, channels_last=prec != "fp32",
+    )  # fmt: skip
+    if prec != "fp32":
+        model.to(memory_format=torch.channels_last)
+    return evaluate(model, loader, meta["num_classes"], dev, prec, tta), meta
+
+
+def _load_image(path: Path, channels: int, size: tuple[int, int]) -> torch.Tensor:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L" if channels == 1 else "RGB")
+            if im.size != (size[1], size[0]):
+                im = im.resize((size[1], size[0]), Image.BILINEAR)
+            data = torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8)
+    except FileNotFoundError:
+        raise ValueError(f"image {path} does not exist") from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise ValueError(f"cannot read image {path}: {e}") from None
+    return data.view(size[0], size[1], channels).permute(2, 0, 1)
+
+
+@torch.no_grad()
+def predict_images(
+    path: str | Path, images: list[str | Path], top_k: int = 3, device: str = "cpu"
+) -> list[dict]:
+    """Class probabilities for image files (PNG, JPEG, anything Pillow reads). Each image is
+    converted to the checkpoint's channels, resized to its input size and normalised."""
+    model, meta = load_trained_model(path, device=device)
+    c, h, w = meta["input_size"]
+    batch = torch.stack([_load_image(Path(p), c, (h, w)) for p in images]).float() / 255.0
+    mean = torch.tensor(meta["mean"]).view(1, -1, 1, 1)
+    std = torch.tensor(meta["std"]).view(1, -1, 1, 1)
+    x = ((batch - mean) / std).to(next(model.parameters()).device)
+    probs = F.softmax(model(x).float(), dim=1).cpu()
+    k = min(top_k, probs.shape[1])
+    out = []
+    for p, img in zip(probs, images, strict=True):
+        top = torch.topk(p, k)
+        out.append(
+            {
+                "image": str(img),
+                "predictions": [
+                    {"class": meta["classes"][i], "prob": float(v)}
+                    for v, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)
+                ],
+            }
+        )
+    return out
