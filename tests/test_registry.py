@@ -74,15 +74,19 @@ def test_cli_list_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list", "resnet*"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert lines[0].split() == ["model", "family", "year", "input", "classes", "params"]
+    assert lines[0].split() == [
+        "model", "family", "year", "input", "classes", "params", "mult-adds"
+    ]  # fmt: skip
     row = next(line.split() for line in lines if line.startswith("resnet50 "))
     assert row[1:5] == ["resnet", "2015", "3x224x224", "1000"]
     assert row[5] == "25.56M"  # torchvision's ResNet-50: 25,557,032
+    assert row[6] == "4.09G"  # 4,089,184,256 multiply-adds + 1,000 bias adds
 
     assert main(["list", "lenet*", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     by_name = {r["name"]: r for r in rows}
     assert by_name["lenet5"]["params"] == 61706
+    assert by_name["lenet5"]["flops"] == 423_038  # see test_complexity.test_lenet5_by_hand
     assert by_name["lenet5_bn"]["params"] == count_params(cnnzoo.create_model("lenet5_bn"))
 
 

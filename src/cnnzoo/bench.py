@@ -118,8 +118,15 @@ def bench_model(
             infer_gf = flops_per_image * infer_ips / 1e9
             rows.append(
                 BenchRow(
-                    prec, fmt, train_ips, infer_ips, train_gf, infer_gf, peak,
-                    train_gf / peak, infer_gf / peak,
+                    prec,
+                    fmt,
+                    train_ips,
+                    infer_ips,
+                    train_gf,
+                    infer_gf,
+                    peak,
+                    train_gf / peak,
+                    infer_gf / peak,
                 )  # fmt: skip
             )
     meta = {

@@ -19,17 +19,14 @@ def _human(n: float) -> str:
 
 def model_rows(pattern: str = "*") -> list[dict[str, object]]:
     """One row per registered model matching ``pattern``: name, family, year, default input
-    size and parameter count at the default number of classes and channels."""
-    import torch
-
-    from cnnzoo.registry import create_model
+    size, parameter count and multiply-adds ("flops") at the default input size, number of
+    classes and channels."""
+    from cnnzoo.complexity import complexity
 
     rows = []
     for name in list_models(pattern):
         info = model_info(name)
-        with torch.device("meta"):  # shapes only: no memory, no initialisation cost
-            model = create_model(name)
-        params = sum(p.numel() for p in model.parameters())
+        cost = complexity(name)  # built on the meta device: no memory, no arithmetic
         rows.append(
             {
                 "name": name,
@@ -37,7 +34,8 @@ def model_rows(pattern: str = "*") -> list[dict[str, object]]:
                 "year": info.year,
                 "input": "x".join(map(str, info.input_size)),
                 "classes": info.num_classes,
-                "params": params,
+                "params": cost.params,
+                "flops": cost.flops,
             }
         )
     return rows
@@ -45,7 +43,10 @@ def model_rows(pattern: str = "*") -> list[dict[str, object]]:
 
 def _print_table(rows: list[dict[str, object]], columns: Sequence[tuple[str, str, str]]) -> None:
     """columns: (key, header, align '<' or '>')."""
-    cells = [[str(r[k]) if k != "params" else _human(r[k]) for k, _, _ in columns] for r in rows]
+    cells = [
+        [_human(r[k]) if k in ("params", "flops") else str(r[k]) for k, _, _ in columns]
+        for r in rows
+    ]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (_, h, _) in enumerate(columns)]
     print("  ".join(f"{h:{a}{w}}" for (_, h, a), w in zip(columns, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
@@ -70,12 +71,25 @@ def cmd_list(args: argparse.Namespace) -> int:
         ("input", "input", ">"),
         ("classes", "classes", ">"),
         ("params", "params", ">"),
+        ("flops", "mult-adds", ">"),
     ]
     _print_table(rows, columns)
     print(
-        f"\n{len(rows)} models. In Python: "
+        f"\n{len(rows)} models; mult-adds for one image at the input size shown "
+        "(`cnnzoo summary MODEL` breaks them down). In Python: "
         "cnnzoo.create_model(name, num_classes=..., in_channels=...)"
     )
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from cnnzoo.complexity import format_summary, summary
+
+    s = summary(args.model, args.input, num_classes=args.num_classes)
+    if args.format == "json":
+        print(json.dumps(s.to_dict(), indent=2))
+    else:
+        print(format_summary(s, args.format), end="")
     return 0
 
 
@@ -89,12 +103,30 @@ def build_parser() -> argparse.ArgumentParser:
         "list",
         help="list the registered models with family, paper year and parameters",
         description="List registered models: name, family, paper year, default input size "
-        "(channels x height x width), classes and parameters at that input.",
+        "(channels x height x width), classes, parameters and multiply-adds at that input.",
     )
     p.add_argument("pattern", nargs="?", default="*", help="shell-style wildcard, e.g. 'resnet*'")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     p.set_defaults(func=cmd_list)
     # subcommands: summary (complexity)
+    p = sub.add_parser(
+        "summary",
+        help="per-layer parameters and multiply-adds of a model, and the share of each stage",
+        description="Every layer of MODEL with its output shape, parameters and multiply-adds "
+        "(conv and linear layers, bias included, one image), the totals, and each stage's "
+        "share of the cost. Measured on the meta device: nothing is computed.",
+    )
+    p.add_argument("model", help="a registered model name (see `cnnzoo list`)")
+    p.add_argument(
+        "--input",
+        metavar="CxHxW",
+        help="input size, e.g. 1x28x28 (default: the model's own)",
+    )
+    p.add_argument("--num-classes", type=int, metavar="N", help="classifier outputs")
+    p.add_argument(
+        "--format", choices=("table", "markdown", "json"), default="table", help="output format"
+    )
+    p.set_defaults(func=cmd_summary)
     # subcommands: data (data sets)
     # subcommands: train / eval / predict / bench / runs (trainer)
     from cnnzoo.cli_train import add_train_commands

@@ -46,7 +46,11 @@ _TRAIN_FLAGS = {
     "--label-smoothing": ("label_smoothing", float, "label smoothing of the cross-entropy"),
     "--grad-clip": ("grad_clip", float, "clip the gradient norm to this value"),
     "--ema": ("ema_decay", float, "keep an EMA of the weights with this decay, e.g. 0.999"),
-    "--val-size": ("val_size", int, "images held out of the training split for validation"),
+    "--val-size": (
+        "val_size",
+        float,
+        "validation images held out of the training split (count or fraction)",
+    ),
     "--train-subset": ("train_subset", int, "train on a seeded subset of this many images"),
     "--resize": ("resize", int, "resize images to this size (the book's 224 or 96)"),
     "--crop-padding": ("crop_padding", int, "random crop with this much padding (0: off)"),
@@ -56,6 +60,11 @@ _TRAIN_FLAGS = {
     "--seed": ("seed", int, "random seed: same seed, same run"),
     "--data-dir": ("data_dir", str, "where the data set files are"),
     "--checkpoint-every": ("checkpoint_every", float, "seconds between mid-epoch checkpoints"),
+    "--checkpoint-every-steps": (
+        "checkpoint_every_steps",
+        int,
+        "checkpoint every this many steps instead",
+    ),
 }
 
 

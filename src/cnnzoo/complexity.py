@@ -53,6 +53,7 @@ __all__ = [
     "StageCost",
     "anynet_complexity",
     "complexity",
+    "format_summary",
     "parse_input_size",
     "summary",
 ]
@@ -359,6 +360,26 @@ def _find_stage(name: str, owner: dict[str, str]) -> str | None:
     return None
 
 
+#: Layers whose output has their input's shape and that cost no multiply-adds. The measured
+#: pass skips their arithmetic (an identity stands in for ``forward``): on the meta device
+#: batch norm alone goes through a slow Python decomposition, and shapes are all that count.
+_SHAPE_KEEPING = (
+    nn.modules.batchnorm._BatchNorm,
+    nn.ReLU,
+    nn.ReLU6,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.SiLU,
+    nn.Dropout,
+    nn.Dropout2d,
+    nn.LocalResponseNorm,
+)
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
 def _meta_state(model: nn.Module) -> dict[str, torch.Tensor] | None:
     """Meta stand-ins for the parameters and buffers of a model that is not on meta already."""
     tensors = [*model.named_parameters(), *model.named_buffers()]
@@ -399,7 +420,12 @@ def _measure(model: nn.Module, input_size: InputSize, label: str) -> list[LayerC
         handles = [model.register_forward_hook(hook(type(model).__name__))]
     modes = [(m, m.training) for m in model.modules()]
     state = _meta_state(model)
+    stubbed = [
+        m for m in model.modules() if isinstance(m, _SHAPE_KEEPING) and "forward" not in vars(m)
+    ]
     try:
+        for m in stubbed:
+            m.forward = _identity
         model.eval()  # one image: batch norm must not compute batch statistics
         with torch.no_grad():
             if state is None:
@@ -411,6 +437,8 @@ def _measure(model: nn.Module, input_size: InputSize, label: str) -> list[LayerC
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ValueError(f"{label} cannot take a {c}x{h}x{w} input: {first_line}") from None
     finally:
+        for m in stubbed:
+            del m.forward
         for h in handles:
             h.remove()
         for m, mode in modes:
@@ -629,3 +657,103 @@ def _si(n: float) -> str:
         if abs(n) >= scale:
             return f"{n / scale:.2f}{unit}"
     return str(int(n))
+
+
+# --------------------------------------------------------------------------- text output
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape)) if shape else "-"
+
+
+def _cell(n: int) -> str:
+    return _si(n) if n else "-"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def format_summary(s: ModelSummary, fmt: Literal["table", "markdown"] = "table") -> str:
+    """``s`` as a plain-text table or as Markdown: every layer, the totals, the stages."""
+    if fmt not in ("table", "markdown"):
+        raise ValueError(f"format must be 'table' or 'markdown', got {fmt!r}")
+    t = s.total
+    classes = f", {s.num_classes} classes" if s.num_classes is not None else ""
+    title = f"{s.model} at {_shape(t.input_size)}{classes}"
+    layer_cols = ("layer", "type", "output", "params", "mult-adds")
+    layer_rows = [
+        (r.name, r.type, _shape(r.output_shape), _cell(r.params), _cell(r.flops)) for r in s.layers
+    ]
+    stage_cols = ("stage", "output", "params", "params %", "mult-adds", "mult-adds %")
+    stage_rows = [
+        (
+            st.name,
+            _shape(st.output_shape),
+            _cell(st.params),
+            _pct(st.params_share),
+            _cell(st.flops),
+            _pct(st.flops_share),
+        )
+        for st in s.stages
+    ]
+    total = (
+        f"total: {t.params:,} params ({_si(t.params)}), {t.flops:,} multiply-adds "
+        f"({_si(t.flops)}; {_si(t.flops_no_bias)} without bias adds), "
+        f"{t.activations:,} activations ({_si(t.activations)})"
+    )
+    legend = (
+        "mult-adds: multiply-adds of the conv and linear layers for one image, bias adds "
+        "included (pycls's 'flops'; torchvision's _ops leaves the bias adds out)."
+    )
+    right = (False, True, True, True, True, True)
+    if fmt == "markdown":
+        parts = [
+            f"## {title}",
+            "",
+            _md_table(layer_cols, layer_rows, (False, False, True, True, True)),
+            "",
+            f"**{total}**",
+            "",
+            "### Share per stage",
+            "",
+            _md_table(stage_cols, stage_rows, right),
+            "",
+            *(f"_{n}_" for n in s.notes),
+            legend,
+        ]
+        return "\n".join(parts).rstrip() + "\n"
+    parts = [
+        title,
+        "",
+        _text_table(layer_cols, layer_rows, (False, False, True, True, True)),
+        "",
+        total,
+        "",
+        "share per stage:",
+        _text_table(stage_cols, stage_rows, right),
+        "",
+        *s.notes,
+        legend,
+    ]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _text_table(cols: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
+    widths = [
+        max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)
+    ]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            f"{v:>{w}}" if r else f"{v:<{w}}" for v, w, r in zip(cells, widths, right, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(cols), "  ".join("-" * w for w in widths), *map(line, rows)])
+
+
+def _md_table(cols: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
+    head = "| " + " | ".join(cols) + " |"
+    rule = "|" + "|".join("---:" if r else "---" for r in right) + "|"
+    body = ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join([head, rule, *body])

@@ -53,7 +53,9 @@ def plot_curves(history: list[dict], path: Path, title: str = "") -> Path:
     return path
 
 
-def plot_confusion(confusion: list[list[int]], classes: list[str], path: Path, title: str = "") -> Path:
+def plot_confusion(
+    confusion: list[list[int]], classes: list[str], path: Path, title: str = ""
+) -> Path:
     """Row-normalised confusion matrix (rows: true class), counts written in the cells."""
     plt = _plt()
     import numpy as np
@@ -110,7 +112,10 @@ def write_run_report(out_dir: Path, history: list[dict], result: dict) -> Path:
             f"{h.get(ev + '_loss', float('nan')):.4f} | {h.get(ev + '_acc', float('nan')):.4f} |"
         )
     lines += ["", "## Per-class test accuracy", "", "| class | accuracy |", "|---|---:|"]
-    lines += [f"| {c} | {a:.4f} |" for c, a in zip(result["classes"], result["per_class_acc"], strict=True)]
+    lines += [
+        f"| {c} | {a:.4f} |"
+        for c, a in zip(result["classes"], result["per_class_acc"], strict=True)
+    ]
     lines += ["", "![curves](curves.png)", "", "![confusion matrix](confusion.png)", ""]
     path = out_dir / "summary.md"
     path.write_text("\n".join(lines))

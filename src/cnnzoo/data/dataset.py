@@ -94,7 +94,9 @@ class ImageDataset:
         """Number of images of each class, in class order."""
         return torch.bincount(self.labels, minlength=self.num_classes).tolist()
 
-    def subset(self, indices: torch.Tensor | Sequence[int], split: str | None = None) -> ImageDataset:
+    def subset(
+        self, indices: torch.Tensor | Sequence[int], split: str | None = None
+    ) -> ImageDataset:
         """The images at ``indices`` (copied), keeping classes and normalisation statistics."""
         idx = torch.as_tensor(indices, dtype=torch.long)
         return ImageDataset(
@@ -109,7 +111,9 @@ class ImageDataset:
         )
 
 
-def channel_stats(images: torch.Tensor, chunk: int = 4096) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def channel_stats(
+    images: torch.Tensor, chunk: int = 4096
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean and standard deviation of uint8 images ``[N, C, H, W]`` in [0, 1] units,
     computed in float64 over chunks (no full float copy of the data set)."""
     if images.dim() != 4 or len(images) == 0:
@@ -147,7 +151,9 @@ def train_val_split(
     else:
         k = int(val_size)
     if not 0 < k < n:
-        raise DataError(f"{dataset.name}: val_size {val_size} must leave both parts non-empty (n={n})")
+        raise DataError(
+            f"{dataset.name}: val_size {val_size} must leave both parts non-empty (n={n})"
+        )
     g = torch.Generator().manual_seed(mix_seed(seed, "train_val_split"))
     perm = torch.randperm(n, generator=g)
     val_idx, _ = perm[:k].sort()

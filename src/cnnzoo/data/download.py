@@ -20,7 +20,7 @@ from typing import TextIO
 
 from cnnzoo.data.errors import DataError
 
-__all__ = ["ChecksumError", "DownloadError", "file_digest", "fetch"]
+__all__ = ["ChecksumError", "DownloadError", "fetch", "file_digest"]
 
 _CHUNK = 1 << 20
 

@@ -9,6 +9,7 @@ data set never executes code.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import struct
 import tarfile
@@ -47,7 +48,18 @@ _IDX_DTYPES = {
 }
 _GZIP_MAGIC = b"\x1f\x8b"
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+IMAGE_EXTENSIONS = (
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".bmp",
+    ".gif",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".ppm",
+    ".pgm",
+)
 
 
 def read_bytes(path: str | os.PathLike[str]) -> bytes:
@@ -69,7 +81,9 @@ def decompress(data: bytes, source: str | os.PathLike[str]) -> bytes:
     try:
         return gzip.decompress(data)
     except EOFError:
-        raise DataError(f"{source}: truncated gzip file (the compressed stream ends early)") from None
+        raise DataError(
+            f"{source}: truncated gzip file (the compressed stream ends early)"
+        ) from None
     except (OSError, zlib.error) as e:
         raise DataError(f"{source}: corrupt gzip data ({e})") from None
 
@@ -204,14 +218,23 @@ def read_cifar_file(
     )
 
 
-def read_tar_members(path: str | os.PathLike[str], names: Iterable[str]) -> dict[str, bytes]:
+def read_tar_members(
+    path: str | os.PathLike[str], names: Iterable[str], data: bytes | None = None
+) -> dict[str, bytes]:
     """Read the regular-file members whose base name is in ``names`` from a (gzipped) tar
-    archive, streaming, without extracting anything to disk. Missing members, a truncated or
-    corrupt archive: :class:`DataError`."""
+    archive, streaming, without extracting anything to disk (so no member can land outside a
+    folder). ``data``: the archive's bytes when already read, else ``path`` is read. Missing
+    members, a truncated or corrupt archive: :class:`DataError` naming ``path``."""
     wanted = set(names)
     found: dict[str, bytes] = {}
     try:
-        with tarfile.open(path, mode="r|*") as tar:
+        fileobj = io.BytesIO(data) if data is not None else open(path, "rb")  # noqa: SIM115
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
+    try:
+        with fileobj, tarfile.open(fileobj=fileobj, mode="r|*") as tar:
             for member in tar:
                 base = member.name.rsplit("/", 1)[-1]
                 if base in wanted and base not in found and member.isfile():
@@ -222,15 +245,13 @@ def read_tar_members(path: str | os.PathLike[str], names: Iterable[str]) -> dict
                             raise DataError(f"{path}: truncated archive (member {member.name})")
                 if len(found) == len(wanted):
                     break
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
     except EOFError:
         raise DataError(f"{path}: truncated archive (it ends early)") from None
     except (tarfile.TarError, OSError, zlib.error) as e:
         raise DataError(f"{path}: corrupt or truncated archive ({e})") from None
     missing = sorted(wanted - set(found))
     if missing:
-        raise DataError(f"{path}: archive lacks {', '.join(missing)}")
+        raise DataError(f"{path}: the archive lacks {', '.join(missing)}")
     return found
 
 
@@ -267,8 +288,7 @@ def load_image_folder(
     )
     if not class_dirs:
         raise DataError(
-            f"{root}: no class folders; expected one sub-folder per class, "
-            f"e.g. {root}/cat/001.png"
+            f"{root}: no class folders; expected one sub-folder per class, e.g. {root}/cat/001.png"
         )
     files: list[Path] = []
     labels: list[int] = []

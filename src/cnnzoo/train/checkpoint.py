@@ -24,7 +24,13 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-__all__ = ["Checkpoint", "CheckpointError", "load_checkpoint", "resolve_checkpoint", "save_checkpoint"]
+__all__ = [
+    "Checkpoint",
+    "CheckpointError",
+    "load_checkpoint",
+    "resolve_checkpoint",
+    "save_checkpoint",
+]
 
 
 class CheckpointError(ValueError):

@@ -84,7 +84,9 @@ class Schedule:
 
     def __post_init__(self) -> None:
         if self.kind not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.kind!r}; choose one of {', '.join(SCHEDULES)}")
+            raise ValueError(
+                f"unknown schedule {self.kind!r}; choose one of {', '.join(SCHEDULES)}"
+            )
         if self.total_steps < 1:
             raise ValueError(f"total_steps must be >= 1, got {self.total_steps}")
         if self.warmup_steps < 0 or self.step_size < 1:

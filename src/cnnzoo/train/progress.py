@@ -42,7 +42,9 @@ class Progress:
         width = 24
         filled = int(width * done / max(1, self.total))
         bar = "█" * filled + "·" * (width - filled)
-        vals = "  ".join(f"{k} {v:.4f}" if k == "loss" else f"{k} {v:.3f}" for k, v in values.items())
+        vals = "  ".join(
+            f"{k} {v:.4f}" if k == "loss" else f"{k} {v:.3f}" for k, v in values.items()
+        )
         line = (
             f"\r{self.desc} {bar} {done}/{self.total}  {vals}  {rate:,.0f} img/s  "
             f"{_fmt_time(elapsed)}<{_fmt_time(eta)}"

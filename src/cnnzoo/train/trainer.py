@@ -48,7 +48,9 @@ def pick_device(device: str = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but no CUDA GPU is available; use --device cpu")
+        raise ValueError(
+            f"device {device!r} asked for, but no CUDA GPU is available; use --device cpu"
+        )
     return dev
 
 
@@ -147,7 +149,10 @@ def _xavier_init(model: nn.Module) -> None:
 
 
 def _json_safe(metrics: dict) -> dict:
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
+    return {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+        for k, v in metrics.items()
+    }
 
 
 class Trainer:
@@ -200,7 +205,8 @@ class Trainer:
         train_full = load_dataset(cfg.data, split="train", data_dir=cfg.data_dir)
         test = load_dataset(cfg.data, split="test", data_dir=cfg.data_dir)
         if cfg.val_size:
-            train_ds, val_ds = train_val_split(train_full, val_size=cfg.val_size, seed=cfg.seed)
+            n_val = cfg.val_size if cfg.val_size >= 1 else round(cfg.val_size * len(train_full))
+            train_ds, val_ds = train_val_split(train_full, val_size=int(n_val), seed=cfg.seed)
         else:
             train_ds, val_ds = train_full, None
         if cfg.train_subset is not None and cfg.train_subset < len(train_ds):
@@ -229,8 +235,13 @@ class Trainer:
         )  # fmt: skip
         self.eval_loaders = {
             name: BatchLoader(
-                ds, batch_size=cfg.eval_batch_size, shuffle=False, seed=cfg.seed, augment=plain,
-                drop_last=False, **common,
+                ds,
+                batch_size=cfg.eval_batch_size,
+                shuffle=False,
+                seed=cfg.seed,
+                augment=plain,
+                drop_last=False,
+                **common,
             )  # fmt: skip
             for name, ds in (("val", val_ds), ("test", test))
             if ds is not None
@@ -413,10 +424,10 @@ class Trainer:
         cfg = self.config
         last_save = time.perf_counter()
         while self.step < self.total_steps and self.epoch < cfg.epochs:
-            if self.train_loader.state_dict()["epoch"] != self.epoch:
-                self.train_loader.set_epoch(self.epoch)
-                self._acc = {"loss_sum": 0.0, "correct": 0, "seen": 0}
+            self.train_loader.set_epoch(self.epoch)  # keeps the position of a resumed epoch
             start_pos = self.train_loader.state_dict()["position"]
+            if start_pos == 0:
+                self._acc = {"loss_sum": 0.0, "correct": 0, "seen": 0}
             self.model.train()
             t0 = time.perf_counter()
             # running sums stay on the device (no sync per step); a resumed epoch starts from
@@ -427,6 +438,7 @@ class Trainer:
             n_batches = len(self.train_loader) - start_pos
             bar = Progress(n_batches, f"epoch {self.epoch + 1}/{cfg.epochs}", not self.quiet)
             done = 0
+            finished_epoch = True
             for x, y in self.train_loader:
                 loss, corr = self.train_step(x, y)
                 loss_sum += loss.double() * y.numel()
@@ -434,9 +446,7 @@ class Trainer:
                 seen += y.numel()
                 done += 1
                 if bar.enabled:
-                    bar.update(
-                        done, seen, loss=float(loss_sum) / seen, acc=float(correct) / seen
-                    )
+                    bar.update(done, seen, loss=float(loss_sum) / seen, acc=float(correct) / seen)
                 now = time.perf_counter()
                 every_steps = cfg.checkpoint_every_steps
                 if (every_steps and self.step % every_steps == 0) or (
@@ -449,11 +459,11 @@ class Trainer:
                     self._save()
                     last_save = t0 = time.perf_counter()
                 if self.step >= self.total_steps:
+                    finished_epoch = done == n_batches
                     break
             bar.close()
             epoch_time = time.perf_counter() - t0
             self.elapsed += epoch_time
-            finished_epoch = self.train_loader.state_dict()["position"] >= len(self.train_loader)
             metrics = {
                 "epoch": self.epoch + 1,
                 "step": self.step,
@@ -472,6 +482,7 @@ class Trainer:
             metrics["val_acc" if select == "val" else "test_acc"] = res.acc
             if finished_epoch or self.step >= self.total_steps:
                 self.epoch += 1
+            self._acc = {"loss_sum": 0.0, "correct": 0, "seen": 0}
             self.history.append(_json_safe(metrics))
             best = res.acc > self.best_acc
             if best:
