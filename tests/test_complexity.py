@@ -64,7 +64,9 @@ def test_lenet5_by_hand() -> None:
         + 10 * 84  # fc3
     )
     outputs = 6 * 28 * 28 + 16 * 10 * 10 + 120 + 84 + 10  # one bias add per output element
-    params = (6 * 25 + 6) + (16 * 6 * 25 + 16) + (400 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10)
+    params = (
+        (6 * 25 + 6) + (16 * 6 * 25 + 16) + (400 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10)
+    )
     assert (macs, outputs, params) == (416_520, 6_518, 61_706)
 
     cost = complexity("lenet5")
@@ -72,7 +74,13 @@ def test_lenet5_by_hand() -> None:
     # The hooks see the shapes on the meta device.
     s = summary("lenet5")
     convs_and_fcs = [r for r in s.layers if r.type in ("Conv2d", "Linear")]
-    assert [r.output_shape for r in convs_and_fcs] == [(6, 28, 28), (16, 10, 10), (120,), (84,), (10,)]
+    assert [r.output_shape for r in convs_and_fcs] == [
+        (6, 28, 28),
+        (16, 10, 10),
+        (120,),
+        (84,),
+        (10,),
+    ]
     assert [r.output_shape for r in s.layers if r.type == "AvgPool2d"] == [(6, 14, 14), (16, 5, 5)]
     assert [r.flops for r in convs_and_fcs] == [
         6 * 28 * 28 * 26, 16 * 10 * 10 * 151, 120 * 401, 84 * 121, 10 * 85
@@ -141,8 +149,9 @@ def test_matches_torchvision_ops_meta(name: str) -> None:
     assert weights
     for w in weights:
         assert _g(cost.flops_no_bias) == w.meta["_ops"], (name, w)
-    # Without biases before the classifier the two conventions differ by num_classes only.
-    if not name.startswith(("alexnet", "vgg")):
+    # Where only the classifier has a bias (no conv biases as in AlexNet/VGG, no SE as in
+    # RegNetY) the two conventions differ by num_classes.
+    if not name.startswith(("alexnet", "vgg", "regnet_y")):
         assert cost.flops - cost.flops_no_bias == 1000
 
 
@@ -262,8 +271,10 @@ def test_summary_rows_add_up() -> None:
     s = summary("googlenet")
     t = s.total
     assert sum(r.flops for r in s.layers) == t.flops == sum(st.flops for st in s.stages)
-    assert sum(st.params for st in s.stages) == t.params == count_params(
-        cnnzoo.create_model("googlenet")
+    assert (
+        sum(st.params for st in s.stages)
+        == t.params
+        == count_params(cnnzoo.create_model("googlenet"))
     )
     # the auxiliary classifiers exist but do not run in the forward pass
     aux = sum(st.params for st in s.stages if st.name.startswith("aux"))
@@ -282,7 +293,12 @@ def test_stages_show_where_the_cost_is() -> None:
     # VGG: the convolutions hold the multiply-adds, the classifier the parameters.
     assert by_name["classifier"].params_share > 0.85 and by_name["classifier"].flops_share < 0.01
     nin = summary("nin")
-    assert [st.name for st in nin.stages] == ["features.0", "features.2", "features.4", "classifier"]
+    assert [st.name for st in nin.stages] == [
+        "features.0",
+        "features.2",
+        "features.4",
+        "classifier",
+    ]
     assert nin.total.params < vgg.total.params / 50
     regnet = summary("regnetx_400mf")
     assert [st.name for st in regnet.stages] == [
@@ -325,7 +341,9 @@ def test_too_small_input_gives_the_models_error() -> None:
         complexity(nn.Sequential(nn.Conv2d(1, 4, 5)), (1, 3, 3))
 
 
-@pytest.mark.parametrize("bad", ["28x28", "1x28", "axbxc", "0x28x28", "1x-2x28", (1, 28), [1, 2.5, 3]])
+@pytest.mark.parametrize(
+    "bad", ["28x28", "1x28", "axbxc", "0x28x28", "1x-2x28", (1, 28), [1, 2.5, 3]]
+)
 def test_bad_input_sizes(bad) -> None:
     with pytest.raises(ValueError, match="channels"):
         parse_input_size(bad)
@@ -358,7 +376,10 @@ def test_cli_summary_formats(capsys: pytest.CaptureFixture[str]) -> None:
     assert "total: 61,706 params" in out and "423,038 multiply-adds" in out
     assert "share per stage" in out and "features[3:6]" in out
 
-    assert main(["summary", "nin", "--input", "1x96x96", "--num-classes", "5", "--format", "markdown"]) == 0
+    assert (
+        main(["summary", "nin", "--input", "1x96x96", "--num-classes", "5", "--format", "markdown"])
+        == 0
+    )
     md = capsys.readouterr().out
     assert md.startswith("## nin at 1x96x96, 5 classes") and "| stage |" in md
 

@@ -127,7 +127,7 @@ def bench_model(
                     peak,
                     train_gf / peak,
                     infer_gf / peak,
-                )  # fmt: skip
+                )
             )
     meta = {
         "model": name,

@@ -248,8 +248,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
         best = f"{r['best_acc']:.4f}" if r["best_acc"] else "-"
         test = f"{r['test_acc']:.4f}" if r["test_acc"] is not None else "-"
         wall = f"{r['wall_time']:.0f}s" if r["wall_time"] is not None else "-"
-        print(f"{name[:40]:<40}  {r['model'][:16]:<16}  {r['dataset'][:14]:<14}  "
-              f"{r['status']:<11}  {r['epochs_done']:>3}  {best:>6}  {test:>6}  {wall:>7}")  # fmt: skip
+        print(
+            f"{name[:40]:<40}  {r['model'][:16]:<16}  {r['dataset'][:14]:<14}  "
+            f"{r['status']:<11}  {r['epochs_done']:>3}  {best:>6}  {test:>6}  {wall:>7}"
+        )
     return 0
 
 

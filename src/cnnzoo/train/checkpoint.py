@@ -109,9 +109,8 @@ def _pointed(root: Path, which: str) -> Path | None:
 def _prune(root: Path) -> None:
     keep = {p.name for p in (_pointed(root, "last"), _pointed(root, "best")) if p is not None}
     for d in root.iterdir():
-        if d.is_dir() and d.name not in keep:
-            if d.name.startswith("step-") or d.name.startswith(".step-"):
-                shutil.rmtree(d, ignore_errors=True)
+        if d.is_dir() and d.name not in keep and d.name.lstrip(".").startswith("step-"):
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def resolve_checkpoint(path: str | Path, which: str = "best") -> Path:

@@ -242,7 +242,7 @@ class Trainer:
                 augment=plain,
                 drop_last=False,
                 **common,
-            )  # fmt: skip
+            )
             for name, ds in (("val", val_ds), ("test", test))
             if ds is not None
         }
@@ -275,7 +275,7 @@ class Trainer:
         self.schedule = Schedule(
             cfg.schedule,
             total_steps=self.total_steps,
-            warmup_steps=int(round(cfg.warmup_epochs * steps_per_epoch)),
+            warmup_steps=round(cfg.warmup_epochs * steps_per_epoch),
             step_size=max(1, cfg.step_epochs * steps_per_epoch),
         )
         self.ema = ModelEMA(self.model, cfg.ema_decay) if cfg.ema_decay else None
@@ -437,14 +437,12 @@ class Trainer:
             seen = int(self._acc["seen"])
             n_batches = len(self.train_loader) - start_pos
             bar = Progress(n_batches, f"epoch {self.epoch + 1}/{cfg.epochs}", not self.quiet)
-            done = 0
             finished_epoch = True
-            for x, y in self.train_loader:
+            for done, (x, y) in enumerate(self.train_loader, start=1):
                 loss, corr = self.train_step(x, y)
                 loss_sum += loss.double() * y.numel()
                 correct += corr
                 seen += y.numel()
-                done += 1
                 if bar.enabled:
                     bar.update(done, seen, loss=float(loss_sum) / seen, acc=float(correct) / seen)
                 now = time.perf_counter()
