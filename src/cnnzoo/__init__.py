@@ -7,6 +7,9 @@ Build any of them with one call::
     cnnzoo.list_models("regnet*")
 """
 
+# The function ``cnnzoo.complexity`` shadows the module of the same name as an attribute
+# (import from the module with ``from cnnzoo.complexity import summary``).
+from cnnzoo.complexity import Complexity, complexity
 from cnnzoo.registry import (
     ModelInfo,
     UnknownModelError,
@@ -17,8 +20,10 @@ from cnnzoo.registry import (
 )
 
 __all__ = [
+    "Complexity",
     "ModelInfo",
     "UnknownModelError",
+    "complexity",
     "create_model",
     "list_models",
     "model_info",

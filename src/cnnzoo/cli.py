@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from cnnzoo.registry import UnknownModelError, list_models, model_info
@@ -93,6 +94,89 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_list(args: argparse.Namespace) -> int:
+    from cnnzoo.data import dataset_status
+
+    statuses = dataset_status(args.data_dir)
+    if args.format == "json":
+        rows = [
+            {
+                "name": st.spec.name,
+                "title": st.spec.title,
+                "image_shape": list(st.spec.image_shape),
+                "splits": st.spec.split_sizes,
+                "classes": list(st.spec.classes),
+                "download_bytes": st.spec.download_size,
+                "found": str(st.location.folder) if st.location else None,
+                "download_to": str(st.download_to),
+            }
+            for st in statuses
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
+    for st in statuses:
+        spec, pad = st.spec, " " * 16
+        sizes = ", ".join(f"{n:,} {split}" for split, n in spec.split_sizes.items())
+        shape = "x".join(map(str, spec.image_shape))
+        dl = f", {_human(spec.download_size)}B download" if spec.download_size else ""
+        print(f"{spec.name:<15} {spec.title}: {sizes} images of {shape}{dl}")
+        names = ", ".join(spec.classes)
+        if len(names) > 80:
+            names = names[:76].rsplit(", ", 1)[0] + ", ..."
+        print(f"{pad}{len(spec.classes)} classes: {names}")
+        if st.location:
+            print(f"{pad}found in {st.location.folder}")
+        else:
+            how = (
+                f"missing: get it with `cnnzoo data download {spec.name}` (into "
+                f"{st.download_to}/), or put {', '.join(f.name for f in spec.downloads)} there"
+            )
+            if spec.apt_package:
+                how += f"; as root on Debian/Ubuntu: apt-get install {spec.apt_package}"
+            print(
+                textwrap.fill(
+                    how,
+                    100,
+                    initial_indent=pad,
+                    subsequent_indent=pad + "  ",
+                    break_on_hyphens=False,
+                )
+            )
+    print(
+        "\nSearched: --data-dir, $CNNZOO_DATA, ~/.cache/cnnzoo, /usr/share/datasets. "
+        "An image folder (one sub-folder per class) works wherever a name does."
+    )
+    return 0
+
+
+def cmd_data_check(args: argparse.Namespace) -> int:
+    from cnnzoo.data import check_dataset
+
+    report = check_dataset(args.name, args.data_dir)
+    print(f"{report.title} ({report.name}) in {report.folder}")
+    for f in report.files:
+        print(f"  {f.path.name}  {f.size:,} bytes  {f.status}")
+    splits = list(report.counts)
+    width = max(len("class"), *(len(c) for c in report.classes))
+    print(f"\n{'class':<{width}}  " + "  ".join(f"{s:>8}" for s in splits))
+    for i, name in enumerate(report.classes):
+        print(f"{name:<{width}}  " + "  ".join(f"{report.counts[s][i]:>8,}" for s in splits))
+    print(f"{'total':<{width}}  " + "  ".join(f"{report.totals[s]:>8,}" for s in splits))
+    print(f"\nok: {sum(report.totals.values()):,} images read and verified")
+    return 0
+
+
+def cmd_data_download(args: argparse.Namespace) -> int:
+    from cnnzoo.data import download_dataset, locate
+
+    found = locate(args.name, None, args.data_dir)
+    if found is not None and not args.force:
+        print(f"{args.name}: already in {found.folder} (check it with `cnnzoo data check`)")
+        return 0
+    print(f"{args.name}: downloaded to {download_dataset(args.name, args.data_dir)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnnzoo",
@@ -128,6 +212,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_summary)
     # subcommands: data (data sets)
+    p = sub.add_parser(
+        "data",
+        help="list, check and download the data sets",
+        description="The known data sets: where they are, whether they are intact, fetching them.",
+    )
+    data_sub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    d = data_sub.add_parser(
+        "list",
+        help="each known data set: sizes, classes, where it is or how to get it",
+        description="Each known data set with its splits, image size, classes, and the folder "
+        "it was found in, or, when missing, how to get it.",
+    )
+    d.add_argument("--data-dir", metavar="DIR", help="look here first")
+    d.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    d.set_defaults(func=cmd_data_list)
+    d = data_sub.add_parser(
+        "check",
+        help="read a data set fully, verify its checksums, count images per split and class",
+        description="Find NAME, verify every file's checksum, decode every split and print the "
+        "number of images per split and class. Exits non-zero when anything is wrong.",
+    )
+    d.add_argument("name", help="a data set name (see `cnnzoo data list`) or an image folder")
+    d.add_argument("--data-dir", metavar="DIR", help="look here first")
+    d.set_defaults(func=cmd_data_check)
+    d = data_sub.add_parser(
+        "download",
+        help="fetch a data set's files (checksummed) unless already present",
+        description="Download NAME's files into --data-dir DIR, $CNNZOO_DATA or ~/.cache/cnnzoo, "
+        "verifying checksums; nothing half-written is left behind.",
+    )
+    d.add_argument("name", help="a data set name (see `cnnzoo data list`)")
+    d.add_argument("--data-dir", metavar="DIR", help="download here")
+    d.add_argument("--force", action="store_true", help="download even if found elsewhere")
+    d.set_defaults(func=cmd_data_download)
     # subcommands: train / eval / predict / bench / runs (trainer)
     from cnnzoo.cli_train import add_train_commands
 

@@ -282,7 +282,56 @@ def _add_bench_runs(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_runs)
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from cnnzoo.compare import compare
+
+    overrides = {"data": args.data}
+    if args.epochs is not None:
+        overrides["epochs"] = args.epochs
+    if args.max_steps is not None:
+        overrides["max_steps"] = args.max_steps
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    rows = compare(args.models, args.out, recipe=args.recipe, quiet=args.quiet, **overrides)
+    print()
+    head = (
+        f"{'model':<16}  {'test acc':>8}  {'params':>9}  {'mult-adds':>10}  "
+        f"{'train img/s':>11}  {'train time':>10}  {'epochs':>6}"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(
+            f"{r['model']:<16}  {r['test_acc']:>8.4f}  {r['params'] / 1e6:>8.3f}M  "
+            f"{r['mult_adds'] / 1e6:>9.1f}M  {r['images_per_s']:>11,.0f}  "
+            f"{r['wall_time']:>9.1f}s  {r['epochs']:>6}"
+        )
+    print(f"\nplots: {args.out / 'comparison.png'} and each run's curves.png / confusion.png;")
+    print(f"reports: {args.out}/<model>/summary.md")
+    return 0
+
+
+def _add_compare(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="train several models with one recipe and compare them side by side",
+        description="Train each MODEL with the same recipe into OUT/<model> (already trained "
+        "ones are reused, interrupted ones resumed), then print test accuracy, parameters, "
+        "multiply-adds, images/s and training time, and plot accuracy per epoch and per second.",
+    )
+    p.add_argument("models", nargs="+", help="registered model names")
+    p.add_argument("--data", default="fashion-mnist")
+    p.add_argument("--recipe", choices=("fast", "d2l"), default="fast")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out", type=Path, default=Path("runs/compare"))
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_compare)
+
+
 def add_train_commands(sub: argparse._SubParsersAction) -> None:
     _add_train(sub)
+    _add_compare(sub)
     _add_eval_predict(sub)
     _add_bench_runs(sub)

@@ -340,16 +340,9 @@ def _split_stage(name: str, module: nn.Module) -> list[tuple[str, list[str]]]:
     return [(name, [name])]
 
 
-def _stage_of(model: nn.Module) -> tuple[list[str], dict[str, str]]:
-    """Stage labels in order, and the stage of every module name that belongs to one."""
-    labels: list[str] = []
-    owner: dict[str, str] = {}
-    for name, child in model.named_children():
-        for label, prefixes in _split_stage(name, child):
-            labels.append(label)
-            for p in prefixes:
-                owner[p] = label
-    return labels, owner
+def _stages(model: nn.Module) -> list[tuple[str, list[str]]]:
+    """Every stage of ``model`` in order: ``(label, [module-name prefixes])``."""
+    return [stage for name, child in model.named_children() for stage in _split_stage(name, child)]
 
 
 def _find_stage(name: str, owner: dict[str, str]) -> str | None:
@@ -477,18 +470,19 @@ def summary(
         input_size=size,
     )
     # stages
-    labels, owner = _stage_of(model)
-    acc: dict[str, list] = {s: [0, 0, ()] for s in labels}
+    stages_of = _stages(model)
+    owner = {p: stage for stage, prefixes in stages_of for p in prefixes}
+    acc: dict[str, list] = {stage: [0, 0, ()] for stage, _ in stages_of}  # params, flops, shape
+    for stage, prefixes in stages_of:  # parameters per stage, whether called or not
+        acc[stage][0] = sum(
+            t.numel() for p in prefixes for t in model.get_submodule(p).parameters()
+        )
     for r in rows:
-        s = _find_stage(r.name, owner)
-        if s is not None:
-            acc[s][1] += r.flops
+        stage = _find_stage(r.name, owner)
+        if stage is not None:
+            acc[stage][1] += r.flops
             if r.output_shape:
-                acc[s][2] = r.output_shape
-    for name, child in model.named_children():  # parameters per stage, called or not
-        for s, prefixes in _split_stage(name, child):
-            for p in prefixes:
-                acc[s][0] += sum(t.numel() for t in model.get_submodule(p).parameters())
+                acc[stage][2] = r.output_shape
     stages = tuple(
         StageCost(s, p, f, shape, p / max(total_params, 1), f / max(flops, 1))
         for s, (p, f, shape) in acc.items()

@@ -46,6 +46,21 @@ class AugmentParams:
     erase: torch.Tensor | None = None  # int64 [B, 4]: y0, x0, h, w (h == 0: not erased)
     cutout: torch.Tensor | None = None  # int64 [B, 4]: y0, x0, h, w (clipped square)
 
+    @staticmethod
+    def concat(parts: list[AugmentParams]) -> AugmentParams:
+        """The draws of consecutive batches, end to end."""
+        if len(parts) == 1:
+            return parts[0]
+        fields = ("top", "left", "flip", "erase", "cutout")
+        return AugmentParams(
+            **{
+                f: None
+                if getattr(parts[0], f) is None
+                else torch.cat([getattr(p, f) for p in parts])
+                for f in fields
+            }
+        )
+
 
 @dataclass(frozen=True)
 class Augment:

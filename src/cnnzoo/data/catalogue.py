@@ -302,69 +302,58 @@ class CifarSpec(DatasetSpec):
         )
 
     def _member_bytes(
-        self, location: Location, specs: Sequence[FileSpec], verify: bool
-    ) -> list[tuple[FileSpec, bytes, str]]:
-        """(spec, bytes, source name) of each member, checksums verified when asked."""
+        self, location: Location, specs: Sequence[FileSpec]
+    ) -> tuple[list[tuple[FileSpec, bytes, str]], bytes | None]:
+        """(spec, bytes, source name) of each member, and the archive's bytes when read from
+        the archive."""
         archive = location.paths.get(self.archive.name)
         if archive is None:
-            out = [
-                (fs, read_bytes(location.paths[fs.name]), str(location.paths[fs.name]))
-                for fs in specs
-            ]
-            if verify:
-                for fs, data, source in out:
-                    self._check_member(fs, data, source)
-            return out
+            paths = [location.paths[fs.name] for fs in specs]
+            return [(fs, read_bytes(p), str(p)) for fs, p in zip(specs, paths, strict=True)], None
         raw = read_bytes(archive)
         members = read_tar_members(archive, [fs.name for fs in specs], data=raw)
         out = [(fs, members[fs.name], f"{archive}:{self.member_dir}/{fs.name}") for fs in specs]
-        if verify and _md5(raw) != self.archive.md5:
-            # Not the published archive byte for byte; accept it if every member is.
-            for fs, data, source in out:
-                self._check_member(fs, data, source, archive=archive)
-        return out
+        return out, raw
 
-    def _check_member(
-        self, fs: FileSpec, data: bytes, source: str, archive: Path | None = None
+    def _verify(
+        self, location: Location, members: list[tuple[FileSpec, bytes, str]], raw: bytes | None
     ) -> str:
-        got = _md5(data)
-        if got == fs.md5:
-            return f"md5 {got}"
-        where = f"{archive}: archive md5 is not {self.archive.md5}, and " if archive else ""
-        raise DataError(
-            f"{where}{source}: checksum mismatch: md5 {got}, expected {fs.md5}. The file is "
-            f"corrupt or not the published {self.title}; delete it and fetch it again "
-            f"(`cnnzoo data download {self.name}`)"
-        )
+        """Check the published archive's md5, or when the archive differs (or the files were
+        extracted) every member's; a :class:`DataError` on the first mismatch."""
+        archive = location.paths.get(self.archive.name)
+        if raw is not None and _md5(raw) == self.archive.md5:
+            return f"md5 {self.archive.md5} (published file)"
+        for fs, data, source in members:
+            got = _md5(data)
+            if got != fs.md5:
+                where = f"{archive}: archive md5 is not {self.archive.md5}, and " if archive else ""
+                raise DataError(
+                    f"{where}{source}: checksum mismatch: md5 {got}, expected {fs.md5}. The file "
+                    f"is corrupt or not the published {self.title}; delete it and fetch it again "
+                    f"(`cnnzoo data download {self.name}`)"
+                )
+        if archive is not None:
+            return "every member's md5 matches (a repacked copy of the published archive)"
+        return "md5 matches"
 
     def read(
         self, location: Location, split: str, verify: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        parts = [
-            self._parse(data, source)
-            for _, data, source in self._member_bytes(location, self.members[split], verify)
-        ]
+        members, raw = self._member_bytes(location, self.members[split])
+        parts = [self._parse(data, source) for _, data, source in members]  # structure first
+        if verify:
+            self._verify(location, members, raw)
         return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
     def verify(self, location: Location) -> list[FileCheck]:
+        members, raw = self._member_bytes(location, self._member_specs(None))
+        status = self._verify(location, members, raw)
         archive = location.paths.get(self.archive.name)
-        specs = self._member_specs(None)
         if archive is not None:
-            got = _md5(read_bytes(archive))
-            if got == self.archive.md5:
-                return [FileCheck(archive, archive.stat().st_size, f"md5 {got} (published file)")]
-            self._member_bytes(location, specs, verify=True)  # raises on the first bad member
-            return [
-                FileCheck(
-                    archive,
-                    archive.stat().st_size,
-                    "every member's md5 matches (a repacked copy of the published archive)",
-                )
-            ]
-        checks = []
-        for _, data, source in self._member_bytes(location, specs, verify=True):
-            checks.append(FileCheck(Path(source), len(data), f"md5 {_md5(data)}"))
-        return checks
+            return [FileCheck(archive, len(raw or b""), status)]
+        return [
+            FileCheck(Path(source), len(data), f"md5 {_md5(data)}") for _, data, source in members
+        ]
 
     def what_to_put(self) -> list[str]:
         a = self.archive
@@ -589,12 +578,16 @@ def list_datasets() -> list[str]:
     return list(CATALOGUE)
 
 
+def _key(name: object) -> str:
+    key = str(name).strip().lower().replace("_", "-")
+    return _ALIASES.get(key, key)
+
+
 def get_spec(name: str | DatasetSpec) -> DatasetSpec:
     """The catalogue entry for ``name`` (case and ``_``/``-`` insensitive)."""
     if isinstance(name, DatasetSpec):
         return name
-    key = str(name).strip().lower().replace("_", "-")
-    key = _ALIASES.get(key, key)
+    key = _key(name)
     if key in CATALOGUE:
         return CATALOGUE[key]
     close = difflib.get_close_matches(key, list(CATALOGUE) + list(_ALIASES), n=3, cutoff=0.5)
@@ -664,22 +657,21 @@ def missing_message(
     lines.append("Put these files:")
     lines += [f"    {line}" for line in spec.what_to_put()]
     lines.append("into one of these folders (searched in this order):")
-    seen = set()
-    for folder, why in _candidate_folders(spec, data_dir):
-        if folder not in seen and (why != "--data-dir" or folder != Path(data_dir or "")):
-            seen.add(folder)
-            note = {"--data-dir": "--data-dir", f"${ENV_VAR}": f"${ENV_VAR}", "cache": "the cache"}
-            partial = spec.missing(folder) if folder.is_dir() else None
-            have = ""
-            if partial is not None and len(partial) < len(spec.downloads):
-                n = len(spec.downloads) - len(partial)
-                have = f"; has {n} of the files, lacks {', '.join(partial)}"
-            lines.append(f"    {folder}/  ({note.get(why, 'system-wide')}{have})")
+    note = {"--data-dir": "--data-dir", f"${ENV_VAR}": f"${ENV_VAR}", "cache": "the cache"}
+    for root, why in search_roots(data_dir):
+        folder = root / spec.folder_names[0]
+        have = ""
+        for f in (folder, root) if why == "--data-dir" else (folder,):
+            lacks = spec.missing(f) if f.is_dir() else spec.downloads
+            if len(lacks) < len(spec.downloads):  # some files are there: say which are not
+                have = f"; {f} lacks {', '.join(lacks)}"
+                break
+        lines.append(f"    {folder}/  ({note.get(why, 'system-wide')}{have})")
     if not os.environ.get(ENV_VAR):
         lines.append(f"    (or set ${ENV_VAR} to a folder of your choice)")
     urls = ", ".join(f"{m}{spec.downloads[0].name}" for m in spec.mirrors[:1])
     lines.append(
-        f"Download them from {spec.mirrors[0]} (e.g. {urls}), or run "
+        f"Download from {spec.mirrors[0]} (e.g. {urls}), or run "
         f"`cnnzoo data download {spec.name}` where the network allows."
     )
     if spec.apt_package:
@@ -764,7 +756,7 @@ def load_dataset(
     published checksums. For a validation set use :func:`train_val_split` on the train split.
     """
     if not isinstance(name, DatasetSpec) and _looks_like_path(name):
-        return _load_folder(Path(name), split, size=size, grayscale=grayscale)
+        return _load_folder(Path(name).expanduser(), split, size=size, grayscale=grayscale)
     spec = get_spec(name)  # type: ignore[arg-type]
     if split not in spec.splits:
         hint = " (carve it from train with train_val_split)" if split in ("val", "valid") else ""
@@ -793,10 +785,14 @@ def load_dataset(
 
 
 def _looks_like_path(name: object) -> bool:
+    """An image folder rather than a catalogue name? A catalogue name wins over a folder of
+    the same name in the working directory."""
     if isinstance(name, os.PathLike):
         return True
     text = str(name)
-    return os.sep in text or text.startswith(".") or Path(text).is_dir()
+    if _key(text) in CATALOGUE:
+        return False
+    return os.sep in text or text.startswith((".", "~")) or Path(text).is_dir()
 
 
 def _load_folder(
@@ -810,7 +806,14 @@ def _load_folder(
         folder = path
     else:
         raise DataError(f"{path}: no {split}/ sub-folder (expected {path}/{split}/<class>/...)")
-    return load_image_folder(folder, size=size, grayscale=grayscale, name=path.name, split=split)
+    classes = None
+    if split != "train" and (path / "train").is_dir():  # the training folder fixes the labels
+        classes = sorted(
+            d.name for d in (path / "train").iterdir() if d.is_dir() and not d.name.startswith(".")
+        )
+    return load_image_folder(
+        folder, size=size, grayscale=grayscale, name=path.name, split=split, classes=classes
+    )
 
 
 @dataclass
@@ -832,12 +835,14 @@ def dataset_status(data_dir: str | os.PathLike[str] | None = None) -> list[Datas
 
 @dataclass
 class CheckReport:
-    """What :func:`check_dataset` found: where, each file's verification, counts per split and
-    class."""
+    """What :func:`check_dataset` found: where, each file's verification, and the number of
+    images per split and class."""
 
-    spec: DatasetSpec
-    location: Location
+    name: str
+    title: str
+    folder: Path
     files: list[FileCheck]
+    classes: list[str]
     counts: dict[str, list[int]]  # split -> images per class
 
     @property
@@ -846,11 +851,25 @@ class CheckReport:
 
 
 def check_dataset(
-    name: str | DatasetSpec, data_dir: str | os.PathLike[str] | None = None
+    name: str | os.PathLike[str] | DatasetSpec, data_dir: str | os.PathLike[str] | None = None
 ) -> CheckReport:
     """Find a data set, verify every file's checksum, read every split fully and check the
-    number of images per split. A :class:`DataError` on the first problem."""
-    spec = get_spec(name)
+    number of images per split. A :class:`DataError` on the first problem. ``name`` may also be
+    an image folder (every image is decoded; its train/ and test/ sub-folders when it has them)."""
+    if not isinstance(name, DatasetSpec) and _looks_like_path(name):
+        root = Path(name).expanduser()
+        splits = [s for s in ("train", "val", "test") if (root / s).is_dir()] or ["train"]
+        parts = {s: _load_folder(root, s, size=None, grayscale=None) for s in splits}
+        classes = parts[splits[0]].classes  # the other splits use train's (see _load_folder)
+        return CheckReport(
+            name=root.name,
+            title="Image folder",
+            folder=root,
+            files=[],
+            classes=classes,
+            counts={s: ds.class_counts() for s, ds in parts.items()},
+        )
+    spec = get_spec(name)  # type: ignore[arg-type]
     location = locate(spec, None, data_dir)
     if location is None:
         raise DataError(missing_message(spec, data_dir))
@@ -865,4 +884,4 @@ def check_dataset(
                 f"{spec.title} has {expected:,}"
             )
         counts[split] = torch.bincount(labels, minlength=len(spec.classes)).tolist()
-    return CheckReport(spec, location, files, counts)
+    return CheckReport(spec.name, spec.title, location.folder, files, list(spec.classes), counts)

@@ -265,6 +265,7 @@ def load_image_folder(
     grayscale: bool | None = None,
     name: str | None = None,
     split: str = "train",
+    classes: Sequence[str] | None = None,
     extensions: Sequence[str] = IMAGE_EXTENSIONS,
     workers: int | None = None,
 ) -> ImageDataset:
@@ -273,8 +274,11 @@ def load_image_folder(
     Classes are the sub-folder names, sorted. ``size`` (an int or ``(height, width)``) resizes
     every image (bilinear, antialiased); without it all images must share one size.
     ``grayscale=True`` gives 1 channel, ``False`` 3 (RGB; alpha is dropped), ``None`` 1 when
-    every image is grayscale, else 3. Files whose extension is not an image's are skipped;
-    hidden files and folders too. Mean and std are computed from the images loaded.
+    every image is grayscale, else 3; 16-bit images are scaled to 8 bits. Files whose extension
+    is not an image's are skipped; hidden files and folders too. Mean and std are computed from
+    the images loaded.
+    ``classes`` fixes the class list (and so the labels), e.g. a test folder read with the
+    training folder's classes: every sub-folder must be one of them, and some may be absent.
     """
     from PIL import Image
 
@@ -286,13 +290,22 @@ def load_image_folder(
         (d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")),
         key=lambda d: d.name,
     )
+    if classes is not None:
+        unknown = [d.name for d in class_dirs if d.name not in classes]
+        if unknown:
+            raise DataError(
+                f"{root}: class folder(s) {', '.join(unknown)} not among the "
+                f"{len(classes)} classes expected ({', '.join(list(classes)[:5])}...)"
+            )
     if not class_dirs:
         raise DataError(
             f"{root}: no class folders; expected one sub-folder per class, e.g. {root}/cat/001.png"
         )
     files: list[Path] = []
     labels: list[int] = []
-    for label, d in enumerate(class_dirs):
+    class_names = list(classes) if classes is not None else [d.name for d in class_dirs]
+    for d in class_dirs:
+        label = class_names.index(d.name)
         images = sorted(
             f
             for f in d.iterdir()
@@ -313,17 +326,19 @@ def load_image_folder(
         try:
             with Image.open(f) as im:
                 im.load()
-                gray = im.mode in ("1", "L", "LA", "I", "I;16", "F")
-                mode = "L" if (grayscale or (grayscale is None and gray)) else "RGB"
-                if im.mode in ("I", "I;16", "F") and mode == "L":
+                if im.mode.startswith("I") or im.mode == "F":  # 16/32-bit integer or float
                     arr = np.asarray(im, dtype=np.float64)
-                    top = 65535.0 if im.mode == "I;16" or arr.max() > 255 else 255.0
-                    im = Image.fromarray((arr * (255.0 / top)).round().astype(np.uint8))
+                    arr = arr / 257.0 if im.mode.startswith("I") else arr  # 0..65535 -> 0..255
+                    im = Image.fromarray(arr.clip(0, 255).round().astype(np.uint8))
+                gray = im.mode in ("1", "L", "LA")
+                mode = "L" if (grayscale or (grayscale is None and gray)) else "RGB"
                 im = im.convert(mode)
                 if hw is not None and im.size != (hw[1], hw[0]):
                     im = im.resize((hw[1], hw[0]), Image.Resampling.BILINEAR)
                 a = np.asarray(im, dtype=np.uint8)
-        except (OSError, ValueError, Image.DecompressionBombError) as e:
+        # Pillow reports a broken file with any of these, a decompression bomb with its own.
+        except (OSError, ValueError, SyntaxError, EOFError, struct.error,
+                Image.DecompressionBombError) as e:  # fmt: skip
             raise DataError(f"{f}: cannot read image ({e})") from None
         return a[:, :, None] if a.ndim == 2 else a
 
@@ -346,7 +361,7 @@ def load_image_folder(
     return ImageDataset(
         images=images,
         labels=torch.tensor(labels, dtype=torch.int64),
-        classes=[d.name for d in class_dirs],
+        classes=class_names,
         mean=mean,
         std=std,
         name=name or root.name,

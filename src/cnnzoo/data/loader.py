@@ -11,11 +11,11 @@ every process, and a resumed epoch yields exactly the batches it had left.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import torch
 
-from cnnzoo.data.augment import Augment
+from cnnzoo.data.augment import Augment, AugmentParams
 from cnnzoo.data.dataset import ImageDataset
 from cnnzoo.data.seeding import generator
 
@@ -92,6 +92,7 @@ class BatchLoader:
         self._scale = (1.0 / (255.0 * std_t)).to(torch.float32).view(1, c, 1, 1).to(self.device)
         self._shift = (torch.tensor(mean, dtype=torch.float64) / std_t).to(torch.float32)
         self._shift = self._shift.view(1, c, 1, 1).to(self.device)
+        self.group_bytes = 8 << 20  # see _group_size
         self._images: torch.Tensor | None = None
         self._labels: torch.Tensor | None = None
         n = len(dataset)
@@ -156,8 +157,21 @@ class BatchLoader:
             self._labels = self.dataset.labels.to(self.device)
         return self._images, self._labels  # type: ignore[return-value]
 
-    def make_batch(self, index: torch.Tensor, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Build batch number ``batch`` of the current epoch from sample ``index``."""
+    def _group_size(self) -> int:
+        """How many consecutive batches to build with one set of tensor operations: as many
+        as fit in ``group_bytes`` of output. Fewer, larger operations cost less per image
+        (and stall less on busy cores); the draws stay per batch, so grouping never changes
+        the batches."""
+        c, h, w = self.output_shape
+        per_batch = self.batch_size * c * h * w * torch.finfo(self.dtype).bits // 8
+        return max(1, self.group_bytes // max(per_batch, 1))
+
+    def make_batches(
+        self, index: torch.Tensor, batches: Sequence[tuple[int, int]]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Build consecutive batches of the current epoch at once: ``index`` holds their sample
+        indices end to end, ``batches`` their (batch number, size). Returns the batches
+        concatenated."""
         images, labels = self._on_device()
         index = index.to(self.device)
         x = images.index_select(0, index)
@@ -165,14 +179,19 @@ class BatchLoader:
         aug = self.augment
         params = None
         if aug is not None and aug.is_random:
-            g = generator(self.seed, "augment", self.epoch, self.rank, batch)
-            params = aug.sample(len(index), tuple(x.shape[-2:]), g)
+            in_hw = (int(x.shape[-2]), int(x.shape[-1]))
+            draws = [
+                aug.sample(size, in_hw, generator(self.seed, "augment", self.epoch, self.rank, b))
+                for b, size in batches
+            ]
+            params = AugmentParams.concat(draws)
             x = aug.apply_geometry(x, params)
-        x = x.to(self.dtype).mul_(self._scale.to(self.dtype)).sub_(self._shift.to(self.dtype))
+        x = x.to(torch.float32).mul_(self._scale).sub_(self._shift)
         if aug is not None:
             x = aug.apply_resize(x)
             if params is not None:
                 aug.apply_erase(x, params)
+        x = x.to(self.dtype)  # computed in float32 (not every kernel has a bfloat16 version)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, y
@@ -182,9 +201,18 @@ class BatchLoader:
         if self.position >= nb:  # the previous epoch was consumed without finishing the loop
             self.epoch, self.position = self.epoch + 1, 0
         order = self.indices()
-        bs = self.batch_size
-        for b in range(self.position, nb):
-            batch = self.make_batch(order[b * bs : (b + 1) * bs], b)
-            self.position = b + 1  # the batch in the caller's hands counts as given out
-            yield batch
+        bs, group = self.batch_size, self._group_size()
+        b = self.position
+        while b < nb:
+            ids = range(b, min(b + group, nb))
+            sizes = [min(bs, len(order) - i * bs) for i in ids]
+            x, y = self.make_batches(
+                order[b * bs : b * bs + sum(sizes)], list(zip(ids, sizes, strict=True))
+            )
+            start = 0
+            for i, size in zip(ids, sizes, strict=True):
+                self.position = i + 1  # the batch in the caller's hands counts as given out
+                yield x[start : start + size], y[start : start + size]
+                start += size
+            b = ids[-1] + 1
         self.epoch, self.position = self.epoch + 1, 0

@@ -313,10 +313,12 @@ class AnyNetConfig:
         if self.se_ratio:
             width_in = self.stem_width
             for i, s in enumerate(self.stages):
-                if self.se_width(width_in) < 1:
+                # blocks after the first take the stage's own width as input
+                narrowest = min(width_in, s.width) if s.depth > 1 else width_in
+                if self.se_width(narrowest) < 1:
                     out.append(
                         f"stage {i + 1}: se_ratio {self.se_ratio:g} x block input width "
-                        f"{width_in} rounds to 0 squeeze channels"
+                        f"{narrowest} rounds to 0 squeeze channels"
                     )
                 width_in = s.width
         return out
