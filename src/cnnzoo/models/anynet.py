@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Literal
 
@@ -331,6 +332,31 @@ class AnyNetConfig:
         """This config with every stage fitted by :func:`adjust_compatibility`."""
         return replace(self, stages=tuple(s.adjusted(rounding) for s in self.stages))
 
+    def to_dict(self) -> dict:
+        """Plain JSON-able data (``{"stem_width", "se_ratio", "stages": [{...}, ...]}``), the
+        inverse of :meth:`from_dict`; what a training config stores to name any AnyNet."""
+        return {
+            "stem_width": self.stem_width,
+            "se_ratio": self.se_ratio,
+            "stages": [{f.name: getattr(s, f.name) for f in fields(s)} for s in self.stages],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> AnyNetConfig:
+        """The config described by :meth:`to_dict`'s plain data (lists and dicts, as JSON has)."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("stages"), list | tuple):
+            raise ValueError(
+                f"an AnyNet config dict needs 'stem_width' and a list of 'stages', got {data!r}"
+            )
+        unknown = set(data) - {"stem_width", "se_ratio", "stages"}
+        if unknown:
+            raise ValueError(f"unknown AnyNet config key(s): {', '.join(sorted(unknown))}")
+        try:
+            stages = tuple(StageConfig(**s) for s in data["stages"])
+        except TypeError as e:
+            raise ValueError(f"bad AnyNet stage in {data['stages']!r}: {e}") from None
+        return cls(data.get("stem_width", 32), stages, data.get("se_ratio", 0.0))
+
     def blocks(self) -> tuple[BlockSpec, ...]:
         """Every block in order, with its input/output width, stride, bottleneck and SE width."""
         out = []
@@ -601,14 +627,24 @@ class AnyNet(ZooModel):
         nn.init.zeros_(self.fc.bias)
 
 
+@register_model(family="regnet", year=2020, paper=_PAPER, input_size=224)
 def anynet(
-    config: AnyNetConfig,
+    config: AnyNetConfig | Mapping | None = None,
     *,
     num_classes: int = 1000,
     in_channels: int = 3,
     zero_init_last_bn: bool = False,
 ) -> AnyNet:
-    """Build an :class:`AnyNet` from any config (not registered: the config is the name)."""
+    """Any network of the AnyNet design space, from its config (default: RegNetX-200MF's).
+
+    Radosavovic et al., "Designing Network Design Spaces", CVPR 2020. ``config`` is an
+    :class:`AnyNetConfig` or its plain data (:meth:`AnyNetConfig.to_dict`), so that a JSON
+    training config can name any AnyNet: ``create_model("anynet", config={...})``.
+    """
+    if config is None:
+        config = REGNET_PARAMS["regnetx_200mf"].config()
+    elif isinstance(config, Mapping):
+        config = AnyNetConfig.from_dict(config)
     return AnyNet(config, num_classes, in_channels, zero_init_last_bn)
 
 

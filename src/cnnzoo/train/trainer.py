@@ -218,9 +218,8 @@ class Trainer:
         self.mean, self.std = train_full.mean, train_full.std
         c, h, w = train_full.images.shape[1:]
         self.input_size = (c, cfg.resize or h, cfg.resize or w)
-        crop = self.input_size[1] if cfg.crop_padding else None
         augment = Augment(
-            crop=crop,
+            crop=None,  # with padding: crop back to the input size, before any resize
             padding=cfg.crop_padding,
             pad_mode=cfg.pad_mode,
             hflip=cfg.hflip,

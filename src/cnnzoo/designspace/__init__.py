@@ -1,0 +1,37 @@
+"""The AnyNet design-space explorer (Radosavovic et al., "Designing Network Design Spaces",
+CVPR 2020): spaces, seeded sampling under a cost window, sweeps and their analysis."""
+
+from cnnzoo.designspace.sampling import Candidate, SampleStats, parse_window, sample_configs
+from cnnzoo.designspace.spaces import (
+    SPACES,
+    AnyNetSpec,
+    DesignSpace,
+    Draw,
+    Ranges,
+    RegNetSpec,
+    Sample,
+    anynet_stages,
+    get_space,
+    list_spaces,
+    ranges_for,
+    register_space,
+)
+
+__all__ = [
+    "SPACES",
+    "AnyNetSpec",
+    "Candidate",
+    "DesignSpace",
+    "Draw",
+    "Ranges",
+    "RegNetSpec",
+    "Sample",
+    "SampleStats",
+    "anynet_stages",
+    "get_space",
+    "list_spaces",
+    "parse_window",
+    "ranges_for",
+    "register_space",
+    "sample_configs",
+]
