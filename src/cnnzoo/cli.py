@@ -251,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_commands(sub)
     # subcommands: sweep (design-space explorer)
+    from cnnzoo.cli_sweep import add_sweep_commands
+
+    add_sweep_commands(sub)
     return parser
 
 

@@ -371,7 +371,7 @@ def get_space(name: str) -> DesignSpace:
     try:
         return SPACES[name.lower()]
     except KeyError:
-        raise KeyError(
+        raise ValueError(
             f"unknown design space {name!r}; known: {', '.join(sorted(SPACES))}"
         ) from None
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["SweepStore", "TRIAL_STATUSES"]
+__all__ = ["TRIAL_STATUSES", "SweepStore"]
 
 TRIAL_STATUSES = ("pending", "running", "done", "failed")
 
@@ -147,8 +147,8 @@ class SweepStore:
             raise ValueError(f"a finished trial is done or failed, not {status!r}")
         with self._connect() as db:
             db.execute(
-                "UPDATE trials SET status=?, error=?, best_error=?, wall_time=?, train_time=?, epochs=?,"
-                " message=?, finished=? WHERE idx=?",
+                "UPDATE trials SET status=?, error=?, best_error=?, wall_time=?, train_time=?,"
+                " epochs=?, message=?, finished=? WHERE idx=?",
                 (
                     status,
                     result.get("error"),

@@ -429,6 +429,8 @@ class Trainer:
                 self._acc = {"loss_sum": 0.0, "correct": 0, "seen": 0}
             self.model.train()
             t0 = time.perf_counter()
+            train_time = 0.0  # this epoch's training time in this process, checkpoints excluded
+            seen_here = 0
             # running sums stay on the device (no sync per step); a resumed epoch starts from
             # the sums saved with the checkpoint, so its metrics equal an uninterrupted run's
             loss_sum = torch.tensor(self._acc["loss_sum"], dtype=torch.float64, device=self.device)
@@ -442,6 +444,7 @@ class Trainer:
                 loss_sum += loss.double() * y.numel()
                 correct += corr
                 seen += y.numel()
+                seen_here += y.numel()
                 if bar.enabled:
                     bar.update(done, seen, loss=float(loss_sum) / seen, acc=float(correct) / seen)
                 now = time.perf_counter()
@@ -450,6 +453,7 @@ class Trainer:
                     not every_steps and now - last_save > cfg.checkpoint_every
                 ):
                     self.elapsed += now - t0
+                    train_time += now - t0
                     self._acc = {
                         "loss_sum": float(loss_sum), "correct": int(correct), "seen": seen
                     }  # fmt: skip
@@ -459,15 +463,17 @@ class Trainer:
                     finished_epoch = done == n_batches
                     break
             bar.close()
-            epoch_time = time.perf_counter() - t0
-            self.elapsed += epoch_time
+            tail = time.perf_counter() - t0
+            self.elapsed += tail
+            train_time += tail
             metrics = {
                 "epoch": self.epoch + 1,
                 "step": self.step,
                 "train_loss": float(loss_sum) / max(1, seen),
                 "train_acc": float(correct) / max(1, seen),
                 "lr": self.optimizer.param_groups[0]["lr"],
-                "images_per_s": seen / epoch_time if epoch_time > 0 else 0.0,
+                "images_per_s": seen_here / train_time if train_time > 0 else 0.0,
+                "epoch_time": train_time,
                 "elapsed": self.elapsed,
             }
             select = "val" if "val" in self.eval_loaders else "test"
@@ -492,7 +498,7 @@ class Trainer:
                 f"epoch {metrics['epoch']:>3}/{cfg.epochs}  train loss {metrics['train_loss']:.4f}"
                 f"  acc {metrics['train_acc']:.4f}  {select} loss {res.loss:.4f}  acc {res.acc:.4f}"
                 + (f"  (ema {metrics[f'ema_{select}_acc']:.4f})" if self.ema else "")
-                + f"  {metrics['images_per_s']:,.0f} img/s  {epoch_time:.1f}s"
+                + f"  {metrics['images_per_s']:,.0f} img/s  {train_time:.1f}s"
             )
 
     def _evaluate(self, split: str, model: nn.Module | None = None) -> EvalResult:
