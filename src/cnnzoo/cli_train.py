@@ -55,6 +55,7 @@ _TRAIN_FLAGS = {
     "--resize": ("resize", int, "resize images to this size (the book's 224 or 96)"),
     "--crop-padding": ("crop_padding", int, "random crop with this much padding (0: off)"),
     "--erase-prob": ("erase_prob", float, "probability of random erasing per image"),
+    "--init": ("init", str, "weight init: the model's own (default) or xavier (the book's)"),
     "--precision": ("precision", str, "auto, bf16, fp16 or fp32"),
     "--device": ("device", str, "auto, cpu, cuda or cuda:N"),
     "--seed": ("seed", int, "random seed: same seed, same run"),

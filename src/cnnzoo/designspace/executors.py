@@ -4,8 +4,9 @@ Both take trial tasks (plain dicts, see :func:`~cnnzoo.designspace.trial.run_tri
 back ``on_start(task, worker)`` when one starts and ``on_done(task, result)`` when it ends —
 finished, failed, or its worker killed — so the sweep records every transition in its store.
 
-- :class:`LocalExecutor`: ``workers`` long-lived processes (``spawn``: no forked torch threads),
-  each with ``threads`` torch threads, so the cores are split between them rather than
+- :class:`LocalExecutor`: ``workers`` long-lived processes (from a fork server that has
+  imported torch, or ``spawn``; never a fork of the sweep itself), each with ``threads`` torch
+  threads, so the cores are split between them rather than
   oversubscribed. A worker that dies (killed, out of memory, a segfault) fails only its own
   trial and is replaced. A worker whose parent dies exits within a second, so killing a sweep
   leaves no orphans computing for nobody.
@@ -73,9 +74,24 @@ class Executor:
 # --------------------------------------------------------------------------- local
 
 
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie waiting to be reaped has ended too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
 def _watch_parent(parent: int) -> None:
     while True:
-        if os.getppid() != parent:
+        if _gone(parent):
             os._exit(1)
         time.sleep(0.5)
 
@@ -140,6 +156,16 @@ def _death(proc) -> str:
     return f"the worker process exited (code {code}) while training this trial"
 
 
+def _context():
+    # A fork server that has imported torch (and nothing has run a thread yet) forks workers in
+    # milliseconds; "spawn" where there is none. Never a plain fork of the sweep process.
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["torch", "cnnzoo.designspace.trial", "cnnzoo.train"])
+        return ctx
+    return mp.get_context("spawn")
+
+
 class LocalExecutor(Executor):
     """A pool of ``workers`` processes with ``threads`` torch threads each."""
 
@@ -154,7 +180,7 @@ class LocalExecutor(Executor):
     def run(self, tasks: Iterable[dict], on_start: OnStart, on_done: OnDone) -> None:
         queue = list(tasks)
         queue.reverse()  # pop() from the end keeps the order
-        ctx = mp.get_context("spawn")
+        ctx = _context()
         n = min(self.workers, len(queue))
         pool = [_Worker(ctx, self.threads, i) for i in range(n)]
         started = n

@@ -26,6 +26,7 @@ from cnnzoo.designspace.executors import Executor, make_executor
 from cnnzoo.designspace.sampling import SampleStats, format_count, parse_window, sample_configs
 from cnnzoo.designspace.spaces import Ranges, get_space, ranges_for
 from cnnzoo.designspace.store import SweepStore
+from cnnzoo.designspace.trial import FAULTS_ENV
 
 __all__ = ["SWEEP_TRAIN_DEFAULTS", "SweepSpec", "SweepSummary", "run_sweep", "sweep_store"]
 
@@ -273,6 +274,7 @@ def run_sweep(
                 "store": store_path,
                 "keep_checkpoints": keep_checkpoints,
                 "flops": t["flops"],
+                "faults": os.environ.get(FAULTS_ENV, ""),
             }
             for t in pending
         ]

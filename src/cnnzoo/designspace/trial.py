@@ -21,12 +21,14 @@ __all__ = ["FAULTS_ENV", "run_trial"]
 
 #: A testing aid: ``"3=raise,5=nan,7=kill"`` makes trial 3 raise, trial 5 diverge (a huge
 #: learning rate, so the trainer stops on a non-finite loss) and trial 7 kill its own worker
-#: process (the sweep records each as failed and goes on).
+#: process (the sweep records each as failed and goes on); ``hang`` stalls a trial for ten
+#: minutes (something to kill the sweep in the middle of). The sweep reads it when it sends
+#: the trials out and passes it along with each.
 FAULTS_ENV = "CNNZOO_SWEEP_FAULTS"
 
 
-def _fault(idx: int) -> str | None:
-    spec = os.environ.get(FAULTS_ENV, "")
+def _fault(idx: int, spec: str | None) -> str | None:
+    spec = spec if spec is not None else os.environ.get(FAULTS_ENV, "")
     for item in spec.split(","):
         if "=" in item:
             k, v = item.split("=", 1)
@@ -57,7 +59,7 @@ def run_trial(task: dict) -> dict:
         threads = int(task.get("threads") or 0)
         if threads > 0:
             torch.set_num_threads(threads)
-        fault = _fault(idx)
+        fault = _fault(idx, task.get("faults"))
         if out_dir.exists():
             shutil.rmtree(out_dir)
         out_dir.mkdir(parents=True)
@@ -66,6 +68,8 @@ def run_trial(task: dict) -> dict:
             os.kill(os.getpid(), signal.SIGKILL)
         if fault == "raise":
             raise RuntimeError(f"injected failure in trial {idx} ({FAULTS_ENV})")
+        if fault == "hang":
+            time.sleep(600)
         if fault == "nan":
             config = config.replace(lr=1e30, precision="fp32")
         result = train(config, out_dir, quiet=True, store=task.get("store"), plots=False)

@@ -96,9 +96,11 @@ class TrainConfig:
 
 
 # The book's settings (D2L chapters 7-8): plain SGD, batch 128, 10 epochs, its learning rate,
-# xavier init, Fashion-MNIST resized to what each network was designed for.
+# xavier init, Fashion-MNIST resized to what each network was designed for. LeNet's 0.9 is the
+# rate of the book's LeNet section whose printed result (test accuracy 0.789) we reproduce; the
+# later edition's 0.1 reaches only about 0.77 in 10 epochs.
 _D2L_LR = {
-    "lenet": 0.1, "alexnet": 0.01, "vgg": 0.01, "nin": 0.05, "googlenet": 0.01,
+    "lenet": 0.9, "alexnet": 0.01, "vgg": 0.01, "nin": 0.05, "googlenet": 0.01,
     "resnet": 0.01, "resnext": 0.05, "densenet": 0.1, "regnet": 0.05,
 }  # fmt: skip
 _D2L_SIZE = {
@@ -118,7 +120,8 @@ def recipe_config(recipe: str, model: str, **overrides: object) -> TrainConfig:
       does.
     - ``fast``: ours, tuned for accuracy per minute on a CPU: SGD with Nesterov momentum,
       one-cycle schedule, label smoothing, light augmentation (random crop with padding 2 and
-      flips), bf16 + channels_last where the CPU supports it, no resizing.
+      flips), bf16 + channels_last where the CPU supports it, no resizing; for LeNet, which
+      underfits, no augmentation or smoothing, xavier init and batch 128.
     """
     family = model_info(model).family
     if recipe == "d2l":
@@ -152,6 +155,13 @@ def recipe_config(recipe: str, model: str, **overrides: object) -> TrainConfig:
             val_size=1 / 12,  # 5,000 of Fashion-MNIST's 60,000
             recipe="fast",
         )
+        if family == "lenet":
+            # LeNet underfits rather than overfits: no augmentation or smoothing, and its
+            # sigmoids need the book's xavier init to start learning at a high rate.
+            base = base.replace(
+                batch_size=128, lr=0.3, label_smoothing=0.0, crop_padding=0, hflip=False,
+                init="xavier",
+            )  # fmt: skip
     else:
         raise ValueError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
     return base.replace(**overrides)
