@@ -136,7 +136,10 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
 
 def _metrics(path: Path) -> list[dict]:
     rows = [json.loads(x) for x in (path / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k not in ("images_per_s", "elapsed", "epoch_time")} for r in rows]
+    return [
+        {k: v for k, v in r.items() if k not in ("images_per_s", "elapsed", "epoch_time")}
+        for r in rows
+    ]
 
 
 def test_resume_after_a_kill_equals_an_uninterrupted_run(data: Path, tmp_path: Path) -> None:

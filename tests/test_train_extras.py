@@ -1,0 +1,120 @@
+"""Trainer options beyond the defaults, the bench and compare commands, and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import cnnzoo
+from cnnzoo.bench import bench_model, matmul_peak
+from cnnzoo.cli import main
+from cnnzoo.train import load_checkpoint, predict_images, train
+from cnnzoo.train.ema import ModelEMA
+from cnnzoo.train.trainer import cpu_supports_bf16, pick_device, pick_precision
+from test_train import make_folder, tiny
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_folder(tmp_path_factory.mktemp("quadrants"), {"train": 24, "test": 8}, seed=1)
+
+
+def test_adamw_ema_clip_smoothing_and_tta(data: Path, tmp_path: Path) -> None:
+    cfg = tiny(
+        data, optimizer="adamw", lr=3e-3, weight_decay=0.05, ema_decay=0.9, grad_clip=0.5,
+        label_smoothing=0.1, tta=True, schedule="onecycle", warmup_epochs=0.5, epochs=4,
+        hflip=True, crop_padding=2,
+    )  # fmt: skip
+    result = train(cfg, tmp_path / "run", quiet=True, plots=False)
+    history = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all("ema_test_acc" in h for h in history)
+    assert 0.0 <= result["ema_test_acc"] <= 1.0
+    assert load_checkpoint(tmp_path / "run").ema is not None
+    assert result["test_acc"] > 0.4  # learns with every option on (chance 0.25)
+
+
+def test_ema_by_hand() -> None:
+    model = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    ema = ModelEMA(model, decay=0.5)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    ema.update(model)  # decay min(0.5, 2/11) = 2/11: ema = 2/11 * 0 + 9/11 * 1
+    assert float(ema.module.weight) == pytest.approx(9 / 11)
+    for _ in range(20):
+        ema.update(model)
+    assert float(ema.module.weight) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_precision_follows_the_device() -> None:
+    cpu = torch.device("cpu")
+    assert pick_precision(cpu) == ("bf16" if cpu_supports_bf16() else "fp32")
+    assert pick_precision(cpu, "fp32") == "fp32"
+    with pytest.raises(ValueError, match="GPUs"):
+        pick_precision(cpu, "fp16")
+    assert pick_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        assert pick_device().type == "cpu"
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            pick_device("cuda")
+
+
+def test_bench_reports_every_precision_and_format(capsys: pytest.CaptureFixture[str]) -> None:
+    rows, meta = bench_model("lenet5", batch_size=16, min_time=0.05, precisions=("fp32",))
+    assert [(r.precision, r.memory_format) for r in rows] == [
+        ("fp32", "contiguous"), ("fp32", "channels_last"),
+    ]  # fmt: skip
+    assert meta["mult_adds"] == cnnzoo.complexity("lenet5").flops
+    for r in rows:
+        assert r.train_images_per_s > 0 and r.infer_images_per_s > r.train_images_per_s / 10
+        assert r.train_gflops == pytest.approx(
+            3 * 2 * meta["mult_adds"] * r.train_images_per_s / 1e9
+        )
+        assert r.train_util == pytest.approx(r.train_gflops / r.peak_gflops)
+    assert matmul_peak("fp32", n=256, min_time=0.05) > 0.1
+    assert main(["bench", "lenet5", "--batch-size", "8", "--seconds", "0.05"]) == 0
+    out = capsys.readouterr().out
+    assert "train img/s" in out and "channels_last" in out
+
+
+def test_compare_trains_each_model_once(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["compare", "lenet5_relu", "resnet20", "--data", str(data), "--epochs", "1",
+            "--out", str(tmp_path / "cmp"), "--quiet"]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "lenet5_relu" in out and "resnet20" in out and "comparison.png" in out
+    rows = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    assert [r["model"] for r in rows] == ["lenet5_relu", "resnet20"]
+    assert rows[1]["params"] == cnnzoo.complexity("resnet20", input_size=(1, 28, 28),
+                                                  num_classes=4).params  # fmt: skip
+    assert (tmp_path / "cmp" / "comparison.png").stat().st_size > 0
+    mtime = (tmp_path / "cmp" / "resnet20" / "eval.json").stat().st_mtime
+    assert main(args) == 0  # a second run reuses the results
+    assert (tmp_path / "cmp" / "resnet20" / "eval.json").stat().st_mtime == mtime
+
+
+def test_bad_input_gets_clear_errors(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["train", "resnet19", "--data", str(data), "--out", str(tmp_path / "x")]) == 2
+    assert "resnet18" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path / "nothing")]) == 2
+    assert "no checkpoint found" in capsys.readouterr().err
+    out = tmp_path / "run"
+    train(tiny(data, epochs=1), out, quiet=True, plots=False)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="cannot read image"):
+        predict_images(out, [bad])
+    assert main(["predict", str(out), str(tmp_path / "missing.png")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    # a corrupt pointer file is reported, not a stack trace
+    (out / "checkpoints" / "last.json").write_text("{not json")
+    assert main(["train", "lenet5_relu", "--data", str(data), "--out", str(out), "--resume"]) == 2
+    assert "corrupt" in capsys.readouterr().err
