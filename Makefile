@@ -19,8 +19,11 @@ $(STAMP): pyproject.toml
 data:
 	@bash scripts/ensure-fashion-mnist.sh
 
+# The main job: train LeNet-5 and ResNet-20 on Fashion-MNIST with the `fast` recipe (about
+# 5 minutes on 2 cores) and print their accuracy, size, cost and speed side by side.
+# Finished runs in runs/demo are reused; an interrupted one is resumed.
 demo: setup data
-	$(VENV)/bin/cnnzoo list
+	$(VENV)/bin/cnnzoo compare lenet5 resnet20 --epochs 4 --out runs/demo
 
 test: setup data
 	$(PY) -m pytest -q -m "not slow"

@@ -118,3 +118,11 @@ def test_bad_input_gets_clear_errors(
     (out / "checkpoints" / "last.json").write_text("{not json")
     assert main(["train", "lenet5_relu", "--data", str(data), "--out", str(out), "--resume"]) == 2
     assert "corrupt" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_compile_trains_like_eager(data: Path, tmp_path: Path) -> None:
+    eager = train(tiny(data, epochs=1), tmp_path / "eager", quiet=True, plots=False)
+    compiled = train(tiny(data, epochs=1, compile=True), tmp_path / "compiled", quiet=True,
+                     plots=False)  # fmt: skip
+    assert compiled["test_acc"] == pytest.approx(eager["test_acc"], abs=0.1)
