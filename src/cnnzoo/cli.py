@@ -265,6 +265,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UnknownModelError, ValueError, TypeError) as e:
         print(f"cnnzoo: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        hint = " Run the same command with --resume to continue." if args.command == "train" else ""
+        print(f"\ncnnzoo: interrupted; what was saved is kept.{hint}", file=sys.stderr)
+        return 130
+    except RuntimeError as e:  # e.g. a non-finite loss: the message says what to do
+        if type(e).__name__ != "NonFiniteLossError":
+            raise
+        print(f"cnnzoo: error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

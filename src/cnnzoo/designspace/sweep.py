@@ -35,7 +35,9 @@ STORE_NAME = "sweep.sqlite"
 #: The short training recipe of every trial (any TrainConfig field; ``--train-opt`` overrides):
 #: SGD with Nesterov momentum, a cosine schedule with a short warm-up, the paper's weight decay
 #: (5e-5), no augmentation and no label smoothing (a short budget has no time for either),
-#: mid-epoch checkpoints off (a trial is rerun whole).
+#: mid-epoch checkpoints off (a trial is rerun whole). Every network starts with the last batch
+#: norm of each residual branch at zero (pycls's ``BN.ZERO_INIT_FINAL_GAMMA``), so that deep
+#: random networks start as near-identities and do not blow up in the first steps.
 SWEEP_TRAIN_DEFAULTS: dict = {
     "batch_size": 128,
     "eval_batch_size": 1000,
@@ -45,7 +47,7 @@ SWEEP_TRAIN_DEFAULTS: dict = {
     "nesterov": True,
     "weight_decay": 5e-5,
     "schedule": "cosine",
-    "warmup_epochs": 0.1,
+    "warmup_epochs": 0.25,
     "checkpoint_every": 1e9,
 }
 
@@ -139,7 +141,7 @@ def _train_config(spec: SweepSpec, config: dict) -> dict:
 
     base = SWEEP_TRAIN_DEFAULTS | {
         "model": "anynet",
-        "model_options": {"config": config},
+        "model_options": {"config": config, "zero_init_last_bn": True},
         "data": spec.data,
         "data_dir": spec.data_dir,
         "epochs": spec.epochs,
