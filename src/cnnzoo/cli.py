@@ -269,8 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = " Run the same command with --resume to continue." if args.command == "train" else ""
         print(f"\ncnnzoo: interrupted; what was saved is kept.{hint}", file=sys.stderr)
         return 130
-    except RuntimeError as e:  # e.g. a non-finite loss: the message says what to do
-        if type(e).__name__ != "NonFiniteLossError":
+    except RuntimeError as e:
+        from cnnzoo.train.trainer import NonFiniteLossError
+
+        if not isinstance(e, NonFiniteLossError):
             raise
         print(f"cnnzoo: error: {e}", file=sys.stderr)
         return 1
