@@ -317,4 +317,23 @@ def test_dominance_by_hand() -> None:
     assert d.frac_above == pytest.approx(300 / 301)
     assert d.frac_below == 0
     assert d.max_gap == 1.0 and 0.2 < d.at <= 0.3 + 1e-12
+    assert d.min_gap == 0.0 and d.mean_gap > 0
     assert (d.mean_a, d.mean_b) == pytest.approx((0.15, 0.35))
+
+
+def test_the_registered_anynet_takes_a_json_config() -> None:
+    import json
+
+    import torch
+
+    config = regnet_config(13, 24, 36.44, 2.49, 8, se_ratio=0.25)
+    data = json.loads(json.dumps(config.to_dict()))
+    assert AnyNetConfig.from_dict(data) == config
+    model = cnnzoo.create_model("anynet", config=data, num_classes=10, in_channels=1)
+    assert model.config == config
+    assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+    assert cnnzoo.create_model("anynet").config == cnnzoo.create_model("regnetx_200mf").config
+    with pytest.raises(ValueError, match="unknown AnyNet config key"):
+        AnyNetConfig.from_dict(data | {"depth": 3})
+    with pytest.raises(ValueError, match="bad AnyNet stage"):
+        AnyNetConfig.from_dict({"stem_width": 32, "stages": [{"depth": 1, "widht": 8}]})

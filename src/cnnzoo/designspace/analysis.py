@@ -17,12 +17,12 @@ bootstrap of the best error, and the linear fit of block widths.
   check the Monte-Carlo against.
 - **Width fit**: for one network, least squares of its per-block widths w_j (block index j from
   0) on the line w_0 + w_a·j, the derived w_m (the geometric mean ratio of consecutive stage
-  widths), and the fit error e_fit = mean_j |log(w_j / (w_0 + w_a·j))|.
+  widths), and the fit error e_fit = mean_j |log(w_j / (w_0 + w_a·j))| (a line that falls
+  below one channel counts as one there).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -164,7 +164,7 @@ def fit_widths(widths: Sequence[float], stage_widths: Sequence[float] | None = N
     s = np.asarray(stage_widths, dtype=float)
     w_m = float((s[-1] / s[0]) ** (1.0 / (len(s) - 1))) if len(s) > 1 else 1.0
     pred = w_0 + w_a * j
-    e_fit = float(np.mean(np.abs(np.log(w / pred)))) if (pred > 0).all() else math.inf
+    e_fit = float(np.mean(np.abs(np.log(w / np.maximum(pred, 1.0)))))
     return WidthFit(w_0, w_a, w_m, e_fit, tuple(round(x) for x in w))
 
 
@@ -172,8 +172,8 @@ def fit_widths(widths: Sequence[float], stage_widths: Sequence[float] | None = N
 class Dominance:
     """How two error EDFs compare: ``frac_above`` is the share of the error range (between the
     two sweeps' lowest and highest errors) where A's EDF is above B's, ``max_gap`` the largest
-    F_A − F_B and ``at`` where it is, ``mean_gap`` the average F_A − F_B over the range, plus the
-    means and medians."""
+    F_A − F_B and ``at`` where it is, ``min_gap`` / ``at_min`` the most negative one,
+    ``mean_gap`` the average F_A − F_B over the range, plus the means and medians."""
 
     a: str
     b: str
@@ -181,6 +181,8 @@ class Dominance:
     frac_below: float
     max_gap: float
     at: float
+    min_gap: float
+    at_min: float
     mean_gap: float
     mean_a: float
     mean_b: float
@@ -198,7 +200,7 @@ def dominance(
     grid = np.linspace(lo, hi, points) if hi > lo else np.array([lo])
     fa, fb = edf(ea, grid, wa), edf(eb, grid, wb)
     diff = np.atleast_1d(fa - fb)
-    i = int(np.argmax(diff))
+    i, k = int(np.argmax(diff)), int(np.argmin(diff))
     return Dominance(
         names[0],
         names[1],
@@ -206,6 +208,8 @@ def dominance(
         float((diff < -1e-12).mean()),
         float(diff[i]),
         float(grid[i]),
+        float(diff[k]),
+        float(grid[k]),
         float(diff.mean()),
         float(ea.mean()),
         float(eb.mean()),

@@ -14,7 +14,9 @@ finished, failed, or its worker killed — so the sweep records every transition
   ``address`` (``ray start --head`` on one machine, ``ray start --address=HEAD:6379`` on the
   others) or on a local instance started for the sweep. Ray is optional:
   ``pip install 'cnnzoo[ray]'``. The data set must be present on every node (same path, or
-  ``--data-dir``).
+  ``--data-dir``); a trial writes its metrics under the sweep directory's path on the node that
+  runs it (a shared file system puts them all in one place), and its result comes back to the
+  driver, which alone writes the sweep's store.
 """
 
 from __future__ import annotations
@@ -184,9 +186,23 @@ class LocalExecutor(Executor):
         n = min(self.workers, len(queue))
         pool = [_Worker(ctx, self.threads, i) for i in range(n)]
         started = n
+        respawns = 0
         try:
             while True:
-                for w in pool:
+                for i, w in enumerate(pool):
+                    if w.task is None and queue and not w.proc.is_alive():
+                        # died while idle (killed from outside, or could not start): replace it,
+                        # but do not loop forever on workers that cannot start at all
+                        respawns += 1
+                        if respawns > 3 * len(pool) + 3:
+                            raise RuntimeError(
+                                f"worker processes keep dying before they take a trial "
+                                f"({_death(w.proc).replace(' while training this trial', '')})"
+                            )
+                        w.stop()
+                        pool[i] = w = _Worker(ctx, self.threads, started)
+                        started += 1
+                        w.proc.join(0.05)
                     if w.task is None and queue and w.proc.is_alive():
                         w.task = queue.pop()
                         w.t0 = time.perf_counter()

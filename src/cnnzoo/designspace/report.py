@@ -155,39 +155,46 @@ def _log_axis(axis, set_scale, base: int) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def _best(s: SweepData, top: int) -> list[dict]:
+def _best(s: SweepData, top: int) -> list[tuple[dict, float]]:
     order = np.argsort(s.errors, kind="stable")[:top]
-    return [s.trials[i] for i in order]
+    return [(s.trials[i], float(s.errors[i])) for i in order]
 
 
-def _plot_widths(sweeps: list[SweepData], top: int, path: Path) -> tuple[Path, list[list]]:
+def _plot_widths(
+    sweeps: list[SweepData], top: int, path: Path
+) -> tuple[Path, list[list], dict[str, list]]:
     plt = _plt()
     fig, axes = plt.subplots(
         1, len(sweeps), figsize=(4.6 * len(sweeps), 3.8), squeeze=False, sharey=True
     )
     rows = []
+    fits: dict[str, list] = {}
+    lo, hi = math.inf, 0
     for ax, s in zip(axes[0], sweeps, strict=True):
-        for rank, t in enumerate(_best(s, top), start=1):
+        for rank, (t, err) in enumerate(_best(s, top), start=1):
             w = block_widths(t["config"])
             fit = fit_widths(w, [st["width"] for st in t["config"]["stages"]])
             j = np.arange(len(w))
-            (line,) = ax.plot(
-                j, w, drawstyle="steps-post", lw=2, label=f"#{rank} {_pct(t['error'])}"
-            )
-            ax.plot(j, fit.w_0 + fit.w_a * j, "--", color=line.get_color(), lw=1)
+            (line,) = ax.plot(j, w, drawstyle="steps-post", lw=2, label=f"#{rank} {_pct(err)}")
+            pred = fit.w_0 + fit.w_a * j
+            ok = pred > 0  # a falling line may cross zero: not drawable on a log axis
+            ax.plot(j[ok], pred[ok], "--", color=line.get_color(), lw=1)
+            lo, hi = min(lo, min(w)), max(hi, max(w))
             rows.append(
-                [s.label, rank, t["idx"], _pct(t["error"]), len(w), f"{fit.w_0:.1f}",
+                [s.label, rank, t["idx"], _pct(err), len(w), f"{fit.w_0:.1f}",
                  f"{fit.w_a:.1f}", f"{fit.w_m:.2f}", f"{fit.e_fit:.3f}"]
             )  # fmt: skip
+            fits.setdefault(s.label, []).append(fit)
         ax.set(xlabel="block index j", title=f"{s.label}: best {top}")
         _log_axis(ax.yaxis, ax.set_yscale, base=2)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("width w_j (dashed: w_0 + w_a j)")
+    axes[0][0].set_ylim(lo / 1.5, hi * 1.5)
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
-    return path, rows
+    return path, rows, fits
 
 
 # --------------------------------------------------------------------------- the document
@@ -260,15 +267,16 @@ class _Doc:
 def _verdict(d, kind: str) -> str:
     if d.mean_gap == 0:
         return f"{kind}: {d.a} and {d.b} cannot be told apart."
-    win, lose = (d.a, d.b) if d.mean_gap > 0 else (d.b, d.a)
-    above = d.frac_above if d.mean_gap > 0 else d.frac_below
-    gap = abs(d.mean_gap)
+    a_wins = d.mean_gap > 0
+    win, lose = (d.a, d.b) if a_wins else (d.b, d.a)
+    above, below = (d.frac_above, d.frac_below) if a_wins else (d.frac_below, d.frac_above)
+    gap, at = (d.max_gap, d.at) if a_wins else (-d.min_gap, d.at_min)
     return (
         f"{kind}: {win}'s EDF dominates {lose}'s — it lies above over {100 * above:.0f}% of "
-        f"the error range, by {gap:.3f} on average (the mean vertical gap); mean error "
-        f"{_pct(d.mean_a)} ({d.a}) vs {_pct(d.mean_b)} ({d.b}), median {_pct(d.median_a)} vs "
-        f"{_pct(d.median_b)}; the largest gap F_{d.a} − F_{d.b} = {d.max_gap:+.2f} at error "
-        f"{_pct(d.at)}."
+        f"the error range (below over {100 * below:.0f}%), by {abs(d.mean_gap):.3f} on average "
+        f"(the mean vertical gap) and by up to {gap:.2f} (at {_pct(at)} error: "
+        f"{100 * gap:.0f} more models in every 100 reach it); mean error {_pct(d.mean_a)} "
+        f"({d.a}) vs {_pct(d.mean_b)} ({d.b}), median {_pct(d.median_a)} vs {_pct(d.median_b)}."
     )
 
 
@@ -378,9 +386,16 @@ def write_sweep_report(
         doc.img(name, f"{s.label}: error vs each design parameter")
 
     doc.h("Block widths of the best models")
-    _, fit_rows = _plot_widths(sweeps, top, out_dir / "widths.png")
+    _, fit_rows, fits = _plot_widths(sweeps, top, out_dir / "widths.png")
     doc.img("widths.png", "block index vs width of the best models")
     doc.table(["sweep", "rank", "trial", "error", "blocks", "w_0", "w_a", "w_m", "e_fit"], fit_rows)
+    for label, fs in fits.items():
+        med = {k: float(np.median([getattr(f, k) for f in fs])) for k in ("w_0", "w_a", "w_m")}
+        efit = float(np.median([f.e_fit for f in fs]))
+        doc.p(
+            f"{label}, best {len(fs)}: median w_0 = {med['w_0']:.1f}, w_a = {med['w_a']:.1f}, "
+            f"w_m = {med['w_m']:.2f}, e_fit = {efit:.3f}."
+        )
     doc.p(
         "Each best model's per-block widths with the least-squares line w_j = w_0 + w_a·j "
         "(dashed); w_m is the mean ratio of consecutive stage widths, e_fit the mean "

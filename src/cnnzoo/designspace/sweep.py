@@ -236,7 +236,6 @@ def run_sweep(
         if saved is None:
             stats = _create(spec, store, say)
             saved = store.spec()
-            (out / "sweep.json").write_text(json.dumps(saved, indent=2))
         else:
             diff = _same(saved, spec)
             if diff:
@@ -250,6 +249,8 @@ def run_sweep(
                 f"resuming {out}: {counts['done']} done, {counts['failed']} failed, "
                 f"{counts['pending']} to run" + (f" ({back} unfinished, rerun)" if back else "")
             )
+        if not (out / "sweep.json").exists():  # a readable copy of the settings
+            (out / "sweep.json").write_text(json.dumps(saved, indent=2))
         if retry_failed:
             n = store.retry_failed()
             if n:
