@@ -62,6 +62,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--compile", action="store_true", help="also measure with torch.compile")
     args = ap.parse_args()
     from torchvision import transforms
 
@@ -114,12 +115,35 @@ def main() -> None:
     model.train()
     ours = run(our_step, forever(ours_loader), args.seconds)
 
+    compiled = None
+    if args.compile:  # the same step with torch.compile (compilation excluded: warm-up)
+        model = cnnzoo.create_model("resnet18_d2l")
+        model.load_state_dict(init)
+        if channels_last:
+            model.to(memory_format=torch.channels_last)
+        opt = torch.optim.SGD(model.parameters(), lr=0.05)
+        fast = torch.compile(model)
+
+        def compiled_step(x, y):
+            with autocast_context(device, precision):
+                logits = fast(x)
+            loss = F.cross_entropy(logits.float(), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        model.train()
+        compiled = run(compiled_step, forever(ours_loader), args.seconds)
+
     print(f"resnet18_d2l, Fashion-MNIST at 96x96, batch {args.batch_size}, "
           f"{torch.get_num_threads()} threads, {args.seconds:.0f}s per side")  # fmt: skip
     print(f"  book's loop (fp32, NCHW, DataLoader + per-image Resize/ToTensor): {book:8.1f} img/s")
     print(f"  cnnzoo ({precision}{', channels_last' if channels_last else ''}, BatchLoader):"
           f"{'':>13}{ours:8.1f} img/s")  # fmt: skip
     print(f"  ratio: {ours / book:.2f}x  (target >= 2x)")
+    if compiled is not None:
+        print(f"  cnnzoo with --compile:{'':>44}{compiled:8.1f} img/s")
+        print(f"  ratio: {compiled / book:.2f}x")
 
 
 if __name__ == "__main__":
