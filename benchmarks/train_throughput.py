@@ -94,46 +94,34 @@ def main() -> None:
     device = torch.device("cpu")
     precision = pick_precision(device)
     channels_last = precision != "fp32"
-    model = cnnzoo.create_model("resnet18_d2l")
-    model.load_state_dict(init)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=0.05)
     ours_loader = BatchLoader(
         ds, batch_size=args.batch_size, shuffle=True, seed=0, augment=Augment(resize=96),
         channels_last=channels_last, drop_last=True,
     )  # fmt: skip
 
-    def our_step(x, y):
-        with autocast_context(device, precision):
-            logits = model(x)
-        loss = F.cross_entropy(logits.float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    model.train()
-    ours = run(our_step, forever(ours_loader), args.seconds)
-
-    compiled = None
-    if args.compile:  # the same step with torch.compile (compilation excluded: warm-up)
+    def our_step_for(compile_model: bool):
+        """The trainer's step on a fresh copy of the initial weights, optionally compiled."""
         model = cnnzoo.create_model("resnet18_d2l")
         model.load_state_dict(init)
         if channels_last:
             model.to(memory_format=torch.channels_last)
+        model.train()
         opt = torch.optim.SGD(model.parameters(), lr=0.05)
-        fast = torch.compile(model)
+        forward = torch.compile(model) if compile_model else model
 
-        def compiled_step(x, y):
+        def step(x, y):
             with autocast_context(device, precision):
-                logits = fast(x)
+                logits = forward(x)
             loss = F.cross_entropy(logits.float(), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
 
-        model.train()
-        compiled = run(compiled_step, forever(ours_loader), args.seconds)
+        return step
+
+    ours = run(our_step_for(False), forever(ours_loader), args.seconds)
+    # the same step with torch.compile (compilation happens in the warm-up, not timed)
+    compiled = run(our_step_for(True), forever(ours_loader), args.seconds) if args.compile else None
 
     print(f"resnet18_d2l, Fashion-MNIST at 96x96, batch {args.batch_size}, "
           f"{torch.get_num_threads()} threads, {args.seconds:.0f}s per side")  # fmt: skip

@@ -14,36 +14,18 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
-from PIL import Image
 
 from cnnzoo.cli import main
 from cnnzoo.designspace.store import SweepStore
 from cnnzoo.designspace.sweep import SweepSpec, run_sweep
 from cnnzoo.designspace.trial import FAULTS_ENV
 from cnnzoo.store import RunStore
-
-
-def make_folder(root: Path, per_class: dict[str, int], size: int = 16) -> Path:
-    """Four classes: which quadrant holds a bright square, over noise."""
-    g = torch.Generator().manual_seed(0)
-    for split, n in per_class.items():
-        for k in range(4):
-            d = root / split / f"class{k}"
-            d.mkdir(parents=True, exist_ok=True)
-            for i in range(n):
-                img = torch.rand(size, size, generator=g) * 90
-                r0, c0 = (k // 2) * size // 2, (k % 2) * size // 2
-                img[r0 : r0 + size // 3, c0 : c0 + size // 3] += 150
-                Image.fromarray(img.clamp(0, 255).to(torch.uint8).numpy(), mode="L").save(
-                    d / f"{i:03d}.png"
-                )
-    return root
+from test_train import make_folder
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_folder(tmp_path_factory.mktemp("quadrants"), {"train": 24, "test": 8})
+    return make_folder(tmp_path_factory.mktemp("quadrants"), {"train": 24, "test": 8}, size=16)
 
 
 def spec(data: Path, space: str = "anynetx_e", n: int = 4, **kw) -> SweepSpec:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["RunStore"]
+__all__ = ["RunStore", "SQLiteStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -41,8 +41,11 @@ CREATE TABLE IF NOT EXISTS epochs (
 """
 
 
-class RunStore:
-    """A SQLite file of runs. Open one per process; each method is its own transaction."""
+class SQLiteStore:
+    """One SQLite file shared by processes: WAL mode, a busy timeout, and every ``_connect()``
+    block one short ``BEGIN IMMEDIATE`` transaction. Subclasses give their ``_SCHEMA``."""
+
+    _SCHEMA = ""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -51,7 +54,7 @@ class RunStore:
         try:
             db.execute("PRAGMA busy_timeout=60000")
             db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-            db.executescript(_SCHEMA)  # CREATE ... IF NOT EXISTS: safe to race
+            db.executescript(self._SCHEMA)  # CREATE ... IF NOT EXISTS: safe to race
         finally:
             db.close()
 
@@ -70,6 +73,12 @@ class RunStore:
             db.execute("COMMIT")
         finally:
             db.close()
+
+
+class RunStore(SQLiteStore):
+    """A SQLite file of runs. Open one per process; each method is its own transaction."""
+
+    _SCHEMA = _SCHEMA
 
     def start_run(self, run_id: str, model: str, dataset: str, config: dict, out_dir: str) -> None:
         now = time.time()

@@ -13,9 +13,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+
+from cnnzoo.store import SQLiteStore
 
 __all__ = ["TRIAL_STATUSES", "SweepStore"]
 
@@ -51,35 +50,10 @@ CREATE INDEX IF NOT EXISTS trials_status ON trials(status);
 """
 
 
-class SweepStore:
+class SweepStore(SQLiteStore):
     """The trials of one sweep. Open one per process; each method is its own transaction."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        try:
-            db.execute("PRAGMA busy_timeout=60000")
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
-        finally:
-            db.close()
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
-            db.execute("PRAGMA busy_timeout=60000")
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        finally:
-            db.close()
+    _SCHEMA = _SCHEMA
 
     # ------------------------------------------------------------------ the sweep
 

@@ -60,19 +60,7 @@ __all__ = [
     "anynet",
     "regnet_config",
     "regnet_widths",
-    "regnet_x_400mf",
-    "regnet_x_800mf",
-    "regnet_y_400mf",
-    "regnet_y_800mf",
     "regnetx32_d2l",
-    "regnetx_200mf",
-    "regnetx_400mf",
-    "regnetx_600mf",
-    "regnetx_800mf",
-    "regnety_200mf",
-    "regnety_400mf",
-    "regnety_600mf",
-    "regnety_800mf",
 ]
 
 Rounding = Literal["pycls", "torchvision"]
@@ -648,147 +636,55 @@ def anynet(
     return AnyNet(config, num_classes, in_channels, zero_init_last_bn)
 
 
-def _regnet(name: str, num_classes: int, in_channels: int, zero_init_last_bn: bool) -> AnyNet:
-    return AnyNet(REGNET_PARAMS[name].config(), num_classes, in_channels, zero_init_last_bn)
-
-
 # --------------------------------------------------------------------------- registered models
 
 _REG = {"family": "regnet", "year": 2020, "paper": _PAPER}
 
-
-@register_model(**_REG, input_size=224)
-def regnetx_200mf(
-    *, num_classes: int = 1000, in_channels: int = 3, zero_init_last_bn: bool = False
-) -> AnyNet:
-    """RegNetX-200MF (pycls rounding): d=13, w_0=24, w_a=36.44, w_m=2.49, g=8.
-
-    Radosavovic et al., "Designing Network Design Spaces", CVPR 2020; pycls model zoo.
-    """
-    return _regnet("regnetx_200mf", num_classes, in_channels, zero_init_last_bn)
-
-
-@register_model(**_REG, input_size=224)
-def regnetx_400mf(
-    *, num_classes: int = 1000, in_channels: int = 3, zero_init_last_bn: bool = False
-) -> AnyNet:
-    """RegNetX-400MF (pycls rounding): d=22, w_0=24, w_a=24.48, w_m=2.54, g=16.
-
-    Radosavovic et al., "Designing Network Design Spaces", CVPR 2020; pycls model zoo. Its last
-    stage is 384 channels wide; torchvision's ``regnet_x_400mf`` rounds it to 400.
-    """
-    return _regnet("regnetx_400mf", num_classes, in_channels, zero_init_last_bn)
-
-
-@register_model(**_REG, input_size=224)
-def regnetx_600mf(
-    *, num_classes: int = 1000, in_channels: int = 3, zero_init_last_bn: bool = False
-) -> AnyNet:
-    """RegNetX-600MF (pycls rounding): d=16, w_0=48, w_a=36.97, w_m=2.24, g=24.
-
-    Radosavovic et al., "Designing Network Design Spaces", CVPR 2020; pycls model zoo.
-    """
-    return _regnet("regnetx_600mf", num_classes, in_channels, zero_init_last_bn)
+_CITE = 'Radosavovic et al., "Designing Network Design Spaces", CVPR 2020'
+_PYCLS_DOC = "(pycls rounding): {params}.\n\n{cite}; pycls model zoo."
+_TV_DOC = "as torchvision builds it (torchvision rounding; loads its weights).\n\n{cite}."
+_REGNET_DOCS = {
+    "regnetx_200mf": "RegNetX-200MF " + _PYCLS_DOC.format(
+        params="d=13, w_0=24, w_a=36.44, w_m=2.49, g=8", cite=_CITE),
+    "regnetx_400mf": "RegNetX-400MF " + _PYCLS_DOC.format(
+        params="d=22, w_0=24, w_a=24.48, w_m=2.54, g=16", cite=_CITE)
+    + " Its last\nstage is 384 channels wide; torchvision's ``regnet_x_400mf`` rounds it to 400.",
+    "regnetx_600mf": "RegNetX-600MF " + _PYCLS_DOC.format(
+        params="d=16, w_0=48, w_a=36.97, w_m=2.24, g=24", cite=_CITE),
+    "regnetx_800mf": "RegNetX-800MF " + _PYCLS_DOC.format(
+        params="d=16, w_0=56, w_a=35.73, w_m=2.28, g=16", cite=_CITE),
+    "regnety_200mf": "RegNetY-200MF " + _PYCLS_DOC.format(
+        params="RegNetX-200MF's widths with squeeze-excitation 0.25", cite=_CITE),
+    "regnety_400mf": "RegNetY-400MF " + _PYCLS_DOC.format(
+        params="d=16, w_0=48, w_a=27.89, w_m=2.09, g=8, SE 0.25", cite=_CITE),
+    "regnety_600mf": "RegNetY-600MF " + _PYCLS_DOC.format(
+        params="d=15, w_0=48, w_a=32.54, w_m=2.32, g=16, SE 0.25", cite=_CITE),
+    "regnety_800mf": "RegNetY-800MF " + _PYCLS_DOC.format(
+        params="d=14, w_0=56, w_a=38.84, w_m=2.4, g=16, SE 0.25", cite=_CITE),
+    "regnet_x_400mf": "RegNetX-400MF " + _TV_DOC.format(cite=_CITE)
+    + " Same parameters as\n``regnetx_400mf``, but torchvision's rounding makes the last stage"
+    " 400 channels, not 384.",
+    "regnet_x_800mf": "RegNetX-800MF " + _TV_DOC.format(cite=_CITE),
+    "regnet_y_400mf": "RegNetY-400MF " + _TV_DOC.format(cite=_CITE),
+    "regnet_y_800mf": "RegNetY-800MF " + _TV_DOC.format(cite=_CITE),
+}  # fmt: skip
 
 
-@register_model(**_REG, input_size=224)
-def regnetx_800mf(
-    *, num_classes: int = 1000, in_channels: int = 3, zero_init_last_bn: bool = False
-) -> AnyNet:
-    """RegNetX-800MF (pycls rounding): d=16, w_0=56, w_a=35.73, w_m=2.28, g=16.
+def _register_regnet(name: str) -> None:
+    def builder(
+        *, num_classes: int = 1000, in_channels: int = 3, zero_init_last_bn: bool = False
+    ) -> AnyNet:
+        return AnyNet(REGNET_PARAMS[name].config(), num_classes, in_channels, zero_init_last_bn)
 
-    Radosavovic et al., "Designing Network Design Spaces", CVPR 2020; pycls model zoo.
-    """
-    return _regnet("regnetx_800mf", num_classes, in_channels, zero_init_last_bn)
-
-
-@register_model(**_REG, input_size=224)
-def regnety_200mf(
-    *, num_classes: int = 1000, in_channels: int = 3, zero_init_last_bn: bool = False
-) -> AnyNet:
-    """RegNetY-200MF (pycls rounding): RegNetX-200MF's widths with squeeze-excitation 0.25.
-
-    Radosavovic et al., "Designing Network Design Spaces", CVPR 2020; pycls model zoo.
-    """
-    return _regnet("regnety_200mf", num_classes, in_channels, zero_init_last_bn)
+    builder.__name__ = builder.__qualname__ = name
+    builder.__doc__ = _REGNET_DOCS[name]
+    register_model(**_REG, input_size=224, name=name)(builder)
+    globals()[name] = builder
+    __all__.append(name)
 
 
-@register_model(**_REG, input_size=224)
-def regnety_400mf(
-    *, num_classes: int = 1000, in_channels: int = 3, zero_init_last_bn: bool = False
-) -> AnyNet:
-    """RegNetY-400MF (pycls rounding): d=16, w_0=48, w_a=27.89, w_m=2.09, g=8, SE 0.25.
-
-    Radosavovic et al., "Designing Network Design Spaces", CVPR 2020; pycls model zoo.
-    """
-    return _regnet("regnety_400mf", num_classes, in_channels, zero_init_last_bn)
-
-
-@register_model(**_REG, input_size=224)
-def regnety_600mf(
-    *, num_classes: int = 1000, in_channels: int = 3, zero_init_last_bn: bool = False
-) -> AnyNet:
-    """RegNetY-600MF (pycls rounding): d=15, w_0=48, w_a=32.54, w_m=2.32, g=16, SE 0.25.
-
-    Radosavovic et al., "Designing Network Design Spaces", CVPR 2020; pycls model zoo.
-    """
-    return _regnet("regnety_600mf", num_classes, in_channels, zero_init_last_bn)
-
-
-@register_model(**_REG, input_size=224)
-def regnety_800mf(
-    *, num_classes: int = 1000, in_channels: int = 3, zero_init_last_bn: bool = False
-) -> AnyNet:
-    """RegNetY-800MF (pycls rounding): d=14, w_0=56, w_a=38.84, w_m=2.4, g=16, SE 0.25.
-
-    Radosavovic et al., "Designing Network Design Spaces", CVPR 2020; pycls model zoo.
-    """
-    return _regnet("regnety_800mf", num_classes, in_channels, zero_init_last_bn)
-
-
-@register_model(**_REG, input_size=224)
-def regnet_x_400mf(
-    *, num_classes: int = 1000, in_channels: int = 3, zero_init_last_bn: bool = False
-) -> AnyNet:
-    """RegNetX-400MF as torchvision builds it (torchvision rounding; loads its weights).
-
-    Radosavovic et al., "Designing Network Design Spaces", CVPR 2020. Same parameters as
-    ``regnetx_400mf``, but torchvision's rounding makes the last stage 400 channels, not 384.
-    """
-    return _regnet("regnet_x_400mf", num_classes, in_channels, zero_init_last_bn)
-
-
-@register_model(**_REG, input_size=224)
-def regnet_x_800mf(
-    *, num_classes: int = 1000, in_channels: int = 3, zero_init_last_bn: bool = False
-) -> AnyNet:
-    """RegNetX-800MF as torchvision builds it (torchvision rounding; loads its weights).
-
-    Radosavovic et al., "Designing Network Design Spaces", CVPR 2020.
-    """
-    return _regnet("regnet_x_800mf", num_classes, in_channels, zero_init_last_bn)
-
-
-@register_model(**_REG, input_size=224)
-def regnet_y_400mf(
-    *, num_classes: int = 1000, in_channels: int = 3, zero_init_last_bn: bool = False
-) -> AnyNet:
-    """RegNetY-400MF as torchvision builds it (torchvision rounding; loads its weights).
-
-    Radosavovic et al., "Designing Network Design Spaces", CVPR 2020.
-    """
-    return _regnet("regnet_y_400mf", num_classes, in_channels, zero_init_last_bn)
-
-
-@register_model(**_REG, input_size=224)
-def regnet_y_800mf(
-    *, num_classes: int = 1000, in_channels: int = 3, zero_init_last_bn: bool = False
-) -> AnyNet:
-    """RegNetY-800MF as torchvision builds it (torchvision rounding; loads its weights).
-
-    Radosavovic et al., "Designing Network Design Spaces", CVPR 2020.
-    """
-    return _regnet("regnet_y_800mf", num_classes, in_channels, zero_init_last_bn)
+for _name in REGNET_PARAMS:
+    _register_regnet(_name)
 
 
 #: Dive into Deep Learning's RegNetX32 (section 8.8).
