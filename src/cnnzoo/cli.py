@@ -44,15 +44,14 @@ def model_rows(pattern: str = "*") -> list[dict[str, object]]:
 
 def _print_table(rows: list[dict[str, object]], columns: Sequence[tuple[str, str, str]]) -> None:
     """columns: (key, header, align '<' or '>')."""
+    from cnnzoo.complexity import text_table
+
     cells = [
         [_human(r[k]) if k in ("params", "flops") else str(r[k]) for k, _, _ in columns]
         for r in rows
     ]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (_, h, _) in enumerate(columns)]
-    print("  ".join(f"{h:{a}{w}}" for (_, h, a), w in zip(columns, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for c in cells:
-        print("  ".join(f"{v:{a}{w}}" for v, (_, _, a), w in zip(c, columns, widths, strict=True)))
+    heads = [h for _, h, _ in columns]
+    print(text_table(heads, cells, [a == ">" for _, _, a in columns]))
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -214,19 +214,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
         f"{meta['model']} at {c}x{h}x{w}, batch {meta['batch_size']}, {meta['device']}, "
         f"{meta['threads']} threads: {meta['mult_adds'] / 1e6:,.1f}M multiply-adds per image"
     )
-    head = (
-        f"{'precision':<9}  {'memory format':<13}  {'train img/s':>11}  {'infer img/s':>11}  "
-        f"{'train GFLOP/s':>13}  {'infer GFLOP/s':>13}  {'peak GFLOP/s':>12}  "
-        f"{'train util':>10}  {'infer util':>10}"
-    )
-    print(head)
-    print("-" * len(head))
-    for r in rows:
-        print(
-            f"{r.precision:<9}  {r.memory_format:<13}  {r.train_images_per_s:>11,.0f}  "
-            f"{r.infer_images_per_s:>11,.0f}  {r.train_gflops:>13,.1f}  {r.infer_gflops:>13,.1f}  "
-            f"{r.peak_gflops:>12,.0f}  {r.train_util:>10.1%}  {r.infer_util:>10.1%}"
-        )
+    from cnnzoo.complexity import text_table
+
+    table = [
+        [r.precision, r.memory_format, f"{r.train_images_per_s:,.0f}",
+         f"{r.infer_images_per_s:,.0f}", f"{r.train_gflops:,.1f}", f"{r.infer_gflops:,.1f}",
+         f"{r.peak_gflops:,.0f}", f"{r.train_util:.1%}", f"{r.infer_util:.1%}"]
+        for r in rows
+    ]  # fmt: skip
+    cols = ["precision", "memory format", "train img/s", "infer img/s", "train GFLOP/s",
+            "infer GFLOP/s", "peak GFLOP/s", "train util", "infer util"]  # fmt: skip
+    print(text_table(cols, table, (False, False) + (True,) * 7))
     print("peak: measured dense matrix multiply in that precision; training counts 3x forward.")
     return 0
 
@@ -242,17 +240,19 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(runs, indent=2, default=str))
         return 0
-    print(f"{'run':<40}  {'model':<16}  {'data':<14}  {'status':<11}  {'ep':>3}  "
-          f"{'best':>6}  {'test':>6}  {'time':>7}")  # fmt: skip
-    for r in runs:
-        name = Path(r["out_dir"]).name
-        best = f"{r['best_acc']:.4f}" if r["best_acc"] else "-"
-        test = f"{r['test_acc']:.4f}" if r["test_acc"] is not None else "-"
-        wall = f"{r['wall_time']:.0f}s" if r["wall_time"] is not None else "-"
-        print(
-            f"{name[:40]:<40}  {r['model'][:16]:<16}  {r['dataset'][:14]:<14}  "
-            f"{r['status']:<11}  {r['epochs_done']:>3}  {best:>6}  {test:>6}  {wall:>7}"
-        )
+    from cnnzoo.complexity import text_table
+
+    def fmt(value: float | None, spec: str) -> str:
+        return "-" if value is None else format(value, spec)
+
+    rows = [
+        [Path(r["out_dir"]).name[:40], r["model"], r["dataset"], r["status"],
+         str(r["epochs_done"]), fmt(r["best_acc"] or None, ".4f"), fmt(r["test_acc"], ".4f"),
+         fmt(r["wall_time"], ".0f") + ("s" if r["wall_time"] is not None else "")]
+        for r in runs
+    ]  # fmt: skip
+    cols = ["run", "model", "data", "status", "ep", "best", "test", "time"]
+    print(text_table(cols, rows, (False,) * 4 + (True,) * 4))
     return 0
 
 
@@ -294,19 +294,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.seed is not None:
         overrides["seed"] = args.seed
     rows = compare(args.models, args.out, recipe=args.recipe, quiet=args.quiet, **overrides)
+    from cnnzoo.complexity import text_table
+
+    table = [
+        [r["model"], f"{r['test_acc']:.4f}", f"{r['params'] / 1e6:.3f}M",
+         f"{r['mult_adds'] / 1e6:.1f}M", f"{r['images_per_s']:,.0f}", f"{r['wall_time']:.1f}s",
+         str(r["epochs"])]
+        for r in rows
+    ]  # fmt: skip
+    cols = ["model", "test acc", "params", "mult-adds", "train img/s", "train time", "epochs"]
     print()
-    head = (
-        f"{'model':<16}  {'test acc':>8}  {'params':>9}  {'mult-adds':>10}  "
-        f"{'train img/s':>11}  {'train time':>10}  {'epochs':>6}"
-    )
-    print(head)
-    print("-" * len(head))
-    for r in rows:
-        print(
-            f"{r['model']:<16}  {r['test_acc']:>8.4f}  {r['params'] / 1e6:>8.3f}M  "
-            f"{r['mult_adds'] / 1e6:>9.1f}M  {r['images_per_s']:>11,.0f}  "
-            f"{r['wall_time']:>9.1f}s  {r['epochs']:>6}"
-        )
+    print(text_table(cols, table, (False,) + (True,) * 6))
     print(f"\nplots: {args.out / 'comparison.png'} and each run's curves.png / confusion.png;")
     print(f"reports: {args.out}/<model>/summary.md")
     return 0

@@ -720,12 +720,12 @@ def format_summary(s: ModelSummary, fmt: Literal["table", "markdown"] = "table")
     parts = [
         title,
         "",
-        _text_table(layer_cols, layer_rows, (False, False, True, True, True)),
+        text_table(layer_cols, layer_rows, (False, False, True, True, True)),
         "",
         total,
         "",
         "share per stage:",
-        _text_table(stage_cols, stage_rows, right),
+        text_table(stage_cols, stage_rows, right),
         "",
         *s.notes,
         legend,
@@ -733,7 +733,7 @@ def format_summary(s: ModelSummary, fmt: Literal["table", "markdown"] = "table")
     return "\n".join(parts).rstrip() + "\n"
 
 
-def _text_table(cols: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
+def text_table(cols: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
     widths = [
         max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)
     ]

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnzoo.registry import create_model, model_info
+from cnnzoo.registry import create_model
 from cnnzoo.store import RunStore
 from cnnzoo.train.checkpoint import load_checkpoint, save_checkpoint
 from cnnzoo.train.config import TrainConfig
@@ -248,7 +248,6 @@ class Trainer:
 
         # ---- model, optimizer, schedule
         torch.manual_seed(cfg.seed)
-        info = model_info(cfg.model)
         self.model = create_model(
             cfg.model, num_classes=self.num_classes, in_channels=c, **cfg.model_options
         )
@@ -257,7 +256,6 @@ class Trainer:
         self.model.to(self.device)
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        self.family = info.family
         self.optimizer = build_optimizer(
             self.model, cfg.optimizer, cfg.lr, cfg.momentum, cfg.nesterov, cfg.weight_decay
         )
@@ -530,16 +528,11 @@ class Trainer:
         # else the last weights) on the test split.
         model = self.model
         if "val" in self.eval_loaders:
-            best = load_checkpoint(self.out_dir, which="best", state=False)
-            model = create_model(
-                self.config.model,
-                num_classes=self.num_classes,
-                in_channels=self.input_size[0],
-                **self.config.model_options,
-            ).to(self.device)
+            from cnnzoo.train.inference import load_trained_model
+
+            model, _ = load_trained_model(self.out_dir, which="best", device=str(self.device))
             if self.channels_last:
                 model.to(memory_format=torch.channels_last)
-            model.load_state_dict(best.model)
         test = self._evaluate("test", model)
         result = {
             "model": self.config.model,
