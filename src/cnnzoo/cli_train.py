@@ -55,7 +55,11 @@ _TRAIN_FLAGS = {
     "--resize": ("resize", int, "resize images to this size (the book's 224 or 96)"),
     "--crop-padding": ("crop_padding", int, "random crop with this much padding (0: off)"),
     "--erase-prob": ("erase_prob", float, "probability of random erasing per image"),
-    "--init": ("init", str, "weight init: the model's own (default) or xavier (the book's)"),
+    "--init": (
+        "init",
+        str,
+        "weight init: the model's own (default), xavier (the book's), kaiming (He's)",
+    ),
     "--precision": ("precision", str, "auto, bf16, fp16 or fp32"),
     "--device": ("device", str, "auto, cpu, cuda or cuda:N"),
     "--seed": ("seed", int, "random seed: same seed, same run"),
@@ -67,6 +71,25 @@ _TRAIN_FLAGS = {
         "checkpoint every this many steps instead",
     ),
 }
+
+
+def _show_config(args: argparse.Namespace, overrides: dict) -> int:
+    from cnnzoo.train import explain_recipe, network_traits, recipe_config
+    from cnnzoo.train.recipes import auto_input_size
+
+    config = recipe_config(args.recipe, args.model, **overrides)
+    traits = network_traits(args.model, config.model_options)
+    print(f"{args.model} with the {args.recipe!r} recipe:")
+    for reason in explain_recipe(args.recipe, args.model, **overrides):
+        print(f"  - {reason}")
+    if config.resize is None:
+        size = auto_input_size(traits, 28)
+        note = f"{size}x{size} for 28x28 images such as Fashion-MNIST's" + (
+            " (resized by the loader)" if size != 28 else " (no resizing)"
+        )
+        print(f"  - input: chosen when the data is loaded: {note}")
+    print(json.dumps(config.to_dict(), indent=2))
+    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -82,13 +105,20 @@ def cmd_train(args: argparse.Namespace) -> int:
             overrides[flag] = getattr(args, flag)
     if args.option:
         overrides["model_options"] = dict(args.option)
-    config = recipe_config(args.recipe, args.model, data=args.data, **overrides)
+    overrides["data"] = args.data
+    if args.show_config:
+        return _show_config(args, overrides)
+    config = recipe_config(args.recipe, args.model, **overrides)
     out = args.out
     if out is None:
         out = Path("runs") / f"{args.model}-{args.data}-{time.strftime('%Y%m%d-%H%M%S')}"
     result = train(config, out, resume=args.resume, quiet=args.quiet)
     if args.quiet:
-        print(json.dumps({k: result[k] for k in ("model", "test_acc", "epochs", "wall_time")}))
+        keys = ("model", "status", "test_acc", "epochs", "wall_time", "diagnosis")
+        print(json.dumps({k: result[k] for k in keys}))
+    if result["status"] != "finished":
+        print(f"cnnzoo: {result['status']}: {result['diagnosis']}", file=sys.stderr)
+        return 3
     return 0
 
 
@@ -99,7 +129,13 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         description="Train MODEL on a data set. Everything goes to --out: config.json, "
         "checkpoints/ (last and best, safetensors), metrics.jsonl/.csv, eval.json, curves.png, "
         "confusion.png and summary.md; the run is recorded in runs.sqlite beside it. "
-        "Interrupted? Run the same command with --resume.",
+        "Interrupted? Run the same command with --resume. A run that diverges or does not "
+        "learn (its loss stays at chance) is marked so and exits with status 3. "
+        "The recipe derives its settings from the network (batch norm or not, activation, "
+        "depth, size); --show-config prints what it picks for MODEL, and why, without "
+        "training. The input size is the data's, or the size the network needs (its fixed "
+        "size, or its minimum rounded up: 32 for the ImageNet networks on 28x28 images) "
+        "unless --resize is given.",
     )
     p.add_argument("model", help="a registered model name (see `cnnzoo list`)")
     p.add_argument("--data", default="fashion-mnist", help="data set name (see `cnnzoo data list`)")
@@ -107,8 +143,13 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "--recipe",
         choices=("fast", "d2l"),
         default="fast",
-        help="fast: ours, best accuracy per minute on a CPU (default); d2l: the book's settings",
+        help="fast: ours, best accuracy per minute on a CPU, settings derived from the network "
+        "(default); d2l: the book's settings (its rate for its networks)",
     )
+    p.add_argument(
+        "--show-config", action="store_true",
+        help="print the resolved training config and the reason for each setting, then exit",
+    )  # fmt: skip
     p.add_argument("--out", type=Path, help="run directory (default runs/MODEL-DATA-TIME)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress or epoch lines; JSON at end")
@@ -253,6 +294,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     cols = ["run", "model", "data", "status", "ep", "best", "test", "time"]
     print(text_table(cols, rows, (False,) * 4 + (True,) * 4))
+    troubled = [r for r in runs if r["status"] in ("diverged", "failed") and r["error"]]
+    if troubled:
+        print()
+    for r in troubled:
+        print(f"{Path(r['out_dir']).name}: {r['status']}: {r['error'].strip().splitlines()[0]}")
     return 0
 
 

@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from cnnzoo.train.config import recipe_config
+from cnnzoo.train.recipes import recipe_config
 from cnnzoo.train.trainer import train
 
 __all__ = ["compare", "plot_comparison"]

@@ -80,6 +80,10 @@ def plot_confusion(
     return path
 
 
+def _num(value: float | None, spec: str = ".4f") -> str:
+    return "n/a" if value is None or value != value else format(value, spec)
+
+
 def write_run_report(out_dir: Path, history: list[dict], result: dict) -> Path:
     """``curves.png``, ``confusion.png`` and ``summary.md`` in the run directory."""
     out_dir = Path(out_dir)
@@ -87,10 +91,13 @@ def write_run_report(out_dir: Path, history: list[dict], result: dict) -> Path:
     if history:
         plot_curves(history, out_dir / "curves.png", title)
     plot_confusion(result["confusion"], result["classes"], out_dir / "confusion.png", title)
-    lines = [
-        f"# {title}",
-        "",
-        f"- test accuracy: **{result['test_acc']:.4f}** (loss {result['test_loss']:.4f})",
+    lines = [f"# {title}", ""]
+    status = result.get("status", "finished")
+    if status != "finished":
+        lines += [f"> **{status.upper()}**: {result.get('diagnosis') or ''}", ""]
+    lines += [
+        f"- status: {status}",
+        f"- test accuracy: **{result['test_acc']:.4f}** (loss {_num(result['test_loss'])})",
     ]
     if result.get("ema_test_acc") is not None:
         lines.append(f"- test accuracy of the EMA weights: {result['ema_test_acc']:.4f}")
@@ -108,8 +115,8 @@ def write_run_report(out_dir: Path, history: list[dict], result: dict) -> Path:
     for h in history:
         ev = "val" if "val_loss" in h else "test"
         lines.append(
-            f"| {h['epoch']} | {h['train_loss']:.4f} | {h['train_acc']:.4f} | "
-            f"{h.get(ev + '_loss', float('nan')):.4f} | {h.get(ev + '_acc', float('nan')):.4f} |"
+            f"| {h['epoch']} | {_num(h['train_loss'])} | {_num(h['train_acc'])} | "
+            f"{_num(h.get(ev + '_loss'))} | {_num(h.get(ev + '_acc'))} |"
         )
     lines += ["", "## Per-class test accuracy", "", "| class | accuracy |", "|---|---:|"]
     lines += [

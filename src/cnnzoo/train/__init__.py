@@ -1,8 +1,9 @@
 """Training, evaluation and prediction."""
 
 from cnnzoo.train.checkpoint import CheckpointError, load_checkpoint
-from cnnzoo.train.config import RECIPES, TrainConfig, recipe_config
+from cnnzoo.train.config import TrainConfig
 from cnnzoo.train.inference import evaluate_checkpoint, load_trained_model, predict_images
+from cnnzoo.train.recipes import RECIPES, explain_recipe, network_traits, recipe_config
 from cnnzoo.train.trainer import EvalResult, NonFiniteLossError, Trainer, evaluate, train
 
 __all__ = [
@@ -14,8 +15,10 @@ __all__ = [
     "Trainer",
     "evaluate",
     "evaluate_checkpoint",
+    "explain_recipe",
     "load_checkpoint",
     "load_trained_model",
+    "network_traits",
     "predict_images",
     "recipe_config",
     "train",

@@ -21,6 +21,7 @@ from cnnzoo.store import RunStore
 from cnnzoo.train.checkpoint import load_checkpoint, save_checkpoint
 from cnnzoo.train.config import TrainConfig
 from cnnzoo.train.ema import ModelEMA
+from cnnzoo.train.health import HealthMonitor, chance_loss
 from cnnzoo.train.optim import Schedule, build_optimizer, set_lr
 from cnnzoo.train.progress import Progress
 
@@ -142,17 +143,28 @@ def evaluate(
 # --------------------------------------------------------------------------- the trainer
 
 
-def _xavier_init(model: nn.Module) -> None:
+def init_weights(model: nn.Module, scheme: str) -> None:
+    """Re-initialise convolutions and linear layers: ``xavier`` (uniform, the book's
+    ``init_cnn``) or ``kaiming`` (He et al. 2015: normal, fan-in, ReLU gain, zero biases)."""
     for m in model.modules():
         if isinstance(m, nn.Conv2d | nn.Linear):
-            nn.init.xavier_uniform_(m.weight)
+            if scheme == "xavier":
+                nn.init.xavier_uniform_(m.weight)
+            else:
+                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
 
 
-def _json_safe(metrics: dict) -> dict:
-    return {
-        k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-        for k, v in metrics.items()
-    }
+def _json_safe(value: object) -> object:
+    """``value`` with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 class Trainer:
@@ -213,10 +225,28 @@ class Trainer:
             g = torch.Generator().manual_seed(cfg.seed + 1)
             idx = torch.randperm(len(train_ds), generator=g)[: cfg.train_subset]
             train_ds = train_ds.subset(idx)
+        c, h, w = train_full.images.shape[1:]
+        self.input_note = ""
+        if cfg.resize is None:
+            # the input the network needs: its fixed size, or at least its minimum size and
+            # its total downsampling (see auto_input_size)
+            from cnnzoo.train.recipes import auto_input_size, network_traits
+
+            traits = network_traits(cfg.model, cfg.model_options)
+            size = auto_input_size(traits, min(h, w))
+            if size != h or size != w:
+                cfg = cfg.replace(resize=size)
+                why = (
+                    "it takes exactly that size"
+                    if traits.fixed_input_size
+                    else f"it needs at least {max(traits.min_input_size, traits.stride)}"
+                )
+                self.input_note = f", resized automatically from {h}x{w}: {why}"
+        self.config = cfg
+        (self.out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
         self.classes = list(train_full.classes)
         self.num_classes = len(self.classes)
         self.mean, self.std = train_full.mean, train_full.std
-        c, h, w = train_full.images.shape[1:]
         self.input_size = (c, cfg.resize or h, cfg.resize or w)
         augment = Augment(
             crop=None,  # with padding: crop back to the input size, before any resize
@@ -251,8 +281,8 @@ class Trainer:
         self.model = create_model(
             cfg.model, num_classes=self.num_classes, in_channels=c, **cfg.model_options
         )
-        if cfg.init == "xavier":
-            _xavier_init(self.model)
+        if cfg.init is not None:
+            init_weights(self.model, cfg.init)
         self.model.to(self.device)
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
@@ -275,6 +305,10 @@ class Trainer:
             warmup_steps=round(cfg.warmup_epochs * steps_per_epoch),
             step_size=max(1, cfg.step_epochs * steps_per_epoch),
         )
+        # is it learning? the mean loss of every window of steps, against the chance loss
+        self.window = max(5, min(50, self.total_steps // 20))
+        self._window = [0.0, 0]  # the current window's loss sum and steps (saved for resume)
+        self.health = HealthMonitor(chance_loss(train_ds.class_counts()), advice=self._advice(cfg))
         self.ema = ModelEMA(self.model, cfg.ema_decay) if cfg.ema_decay else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
         self.forward_model: nn.Module = self.model
@@ -288,6 +322,19 @@ class Trainer:
         self._acc = {"loss_sum": 0.0, "correct": 0, "seen": 0}  # the current epoch's sums
         if self.resume_from is not None:
             self._restore(self.resume_from)
+
+    @staticmethod
+    def _advice(cfg: TrainConfig) -> str:
+        tips = [f"a lower learning rate (--lr {cfg.lr / 4:.3g}; it was {cfg.lr:.3g})"]
+        if not cfg.warmup_epochs:
+            tips.append("a warm-up (--warmup-epochs 1)")
+        if not cfg.grad_clip:
+            tips.append("gradient clipping (--grad-clip 1.0)")
+        if cfg.init is None:
+            tips.append("the book's init (--init xavier)")
+        if cfg.precision != "fp32":
+            tips.append("--precision fp32")
+        return " Try " + ", ".join(tips[:-1]) + " or " + tips[-1] + ", in a new run directory."
 
     # ------------------------------------------------------------------ state
 
@@ -317,6 +364,7 @@ class Trainer:
             "rng_cpu": torch.get_rng_state(),
             "history_json": json.dumps(self.history),
             "epoch_sums_json": json.dumps(self._acc),
+            "health_json": json.dumps(self.health.state_dict() | {"window": self._window}),
             "config_json": json.dumps(self.config.to_dict()),
         }
         if self.device.type == "cuda":
@@ -355,6 +403,10 @@ class Trainer:
         self.best_acc, self.elapsed = float(st["best_acc"]), float(st["elapsed"])
         self.history = json.loads(st["history_json"])
         self._acc = json.loads(st["epoch_sums_json"])
+        if "health_json" in st:
+            health = json.loads(st["health_json"])
+            self.health.load_state_dict(health)
+            self._window = list(health.get("window", [0.0, 0]))
 
     # ------------------------------------------------------------------ loop
 
@@ -398,12 +450,15 @@ class Trainer:
         if self.resume_from is not None:
             self._log(f"resuming {self.out_dir} at step {self.step} (epoch {self.epoch + 1})")
         else:
+            _, h, w = self.input_size
             self._log(
-                f"training {cfg.model} on {cfg.data} ({self.device.type}, {self.precision}"
+                f"training {cfg.model} on {cfg.data} at {h}x{w}{self.input_note} "
+                f"({self.device.type}, {self.precision}"
                 f"{', channels_last' if self.channels_last else ''}) -> {self.out_dir}"
             )
         try:
             self._fit_loop()
+            return self._finish()
         except NonFiniteLossError as e:
             self.store.finish_run(self.run_id, "failed", wall_time=self.elapsed, error=str(e))
             raise
@@ -415,12 +470,12 @@ class Trainer:
         except Exception as e:
             self.store.finish_run(self.run_id, "failed", wall_time=self.elapsed, error=repr(e))
             raise
-        return self._finish()
 
     def _fit_loop(self) -> None:
         cfg = self.config
         last_save = time.perf_counter()
-        while self.step < self.total_steps and self.epoch < cfg.epochs:
+        health = self.health
+        while self.step < self.total_steps and self.epoch < cfg.epochs and health.diagnosis is None:
             self.train_loader.set_epoch(self.epoch)  # keeps the position of a resumed epoch
             start_pos = self.train_loader.state_dict()["position"]
             if start_pos == 0:
@@ -434,6 +489,8 @@ class Trainer:
             loss_sum = torch.tensor(self._acc["loss_sum"], dtype=torch.float64, device=self.device)
             correct = torch.tensor(self._acc["correct"], dtype=torch.int64, device=self.device)
             seen = int(self._acc["seen"])
+            win_sum = torch.tensor(self._window[0], dtype=torch.float64, device=self.device)
+            win_n = int(self._window[1])
             n_batches = len(self.train_loader) - start_pos
             bar = Progress(n_batches, f"epoch {self.epoch + 1}/{cfg.epochs}", not self.quiet)
             finished_epoch = True
@@ -443,6 +500,12 @@ class Trainer:
                 correct += corr
                 seen += y.numel()
                 seen_here += y.numel()
+                win_sum += loss.double()
+                win_n += 1
+                if win_n == self.window:
+                    health.add_window(self.step, float(win_sum) / win_n)
+                    win_sum.zero_()
+                    win_n = 0
                 if bar.enabled:
                     bar.update(done, seen, loss=float(loss_sum) / seen, acc=float(correct) / seen)
                 now = time.perf_counter()
@@ -455,12 +518,14 @@ class Trainer:
                     self._acc = {
                         "loss_sum": float(loss_sum), "correct": int(correct), "seen": seen
                     }  # fmt: skip
+                    self._window = [float(win_sum), win_n]
                     self._save()
                     last_save = t0 = time.perf_counter()
-                if self.step >= self.total_steps:
+                if self.step >= self.total_steps or health.diagnosis is not None:
                     finished_epoch = done == n_batches
                     break
             bar.close()
+            self._window = [float(win_sum), win_n]
             tail = time.perf_counter() - t0
             self.elapsed += tail
             train_time += tail
@@ -484,6 +549,13 @@ class Trainer:
             if finished_epoch or self.step >= self.total_steps:
                 self.epoch += 1
             self._acc = {"loss_sum": 0.0, "correct": 0, "seen": 0}
+            if finished_epoch:
+                health.end_epoch(metrics["train_loss"], metrics["epoch"])
+            if self.step >= self.total_steps or self.epoch >= cfg.epochs:
+                if self._window[1]:  # the last, partial window counts too
+                    health.add_window(self.step, self._window[0] / self._window[1])
+                    self._window = [0.0, 0]
+                health.end_run()
             self.history.append(_json_safe(metrics))
             best = res.acc > self.best_acc
             if best:
@@ -492,6 +564,8 @@ class Trainer:
             last_save = time.perf_counter()
             self._write_metrics()
             self.store.log_epoch(self.run_id, len(self.history) - 1, metrics | {"val_acc": res.acc})
+            if health.diagnosis is not None:
+                self._log(f"stopping: {health.diagnosis}")
             self._log(
                 f"epoch {metrics['epoch']:>3}/{cfg.epochs}  train loss {metrics['train_loss']:.4f}"
                 f"  acc {metrics['train_acc']:.4f}  {select} loss {res.loss:.4f}  acc {res.acc:.4f}"
@@ -534,9 +608,20 @@ class Trainer:
             if self.channels_last:
                 model.to(memory_format=torch.channels_last)
         test = self._evaluate("test", model)
+        status, diagnosis = "finished", self.health.diagnosis
+        if diagnosis is not None:
+            status = "diverged"
+        elif not math.isfinite(test.loss):
+            status = "failed"
+            diagnosis = (
+                f"the test loss is {test.loss} (the network's outputs overflow on the test "
+                f"images) although training ended normally." + self._advice(self.config)
+            )
         result = {
             "model": self.config.model,
             "data": self.config.data,
+            "status": status,
+            "diagnosis": diagnosis,
             "test_acc": test.acc,
             "test_loss": test.loss,
             "best_val_acc": self.best_acc if "val" in self.eval_loaders else None,
@@ -553,19 +638,29 @@ class Trainer:
             "classes": self.classes,
             "per_class_acc": test.per_class_acc,
             "confusion": test.confusion,
+            "train_loss_curve": self.health.curve,
+            "chance_loss": self.health.chance,
         }
         if self.ema is not None:
             result["ema_test_acc"] = self._evaluate("test", self.ema.module).acc
-        (self.out_dir / "eval.json").write_text(json.dumps(result, indent=2))
+        result = _json_safe(result)
+        tmp = self.out_dir / ".eval.json.tmp"
+        tmp.write_text(json.dumps(result, indent=2, allow_nan=False))
+        os.replace(tmp, self.out_dir / "eval.json")
         if self.plots:
             from cnnzoo.report import write_run_report
 
             write_run_report(self.out_dir, self.history, result)
-        self.store.finish_run(self.run_id, "finished", test_acc=test.acc, wall_time=self.elapsed)
+        self.store.finish_run(
+            self.run_id, status, test_acc=test.acc, wall_time=self.elapsed, error=diagnosis
+        )
+        what = "done" if status == "finished" else f"{status.upper()}"
         self._log(
-            f"done: test accuracy {test.acc:.4f} after {self.epoch} epochs, "
+            f"{what}: test accuracy {test.acc:.4f} after {self.epoch} epochs, "
             f"{self.elapsed:.1f}s of training; report in {self.out_dir / 'summary.md'}"
         )
+        if diagnosis:
+            self._log(f"{status}: {diagnosis}")
         return result
 
 
@@ -584,7 +679,7 @@ def train(
     if config is None:
         recipe = config_fields.pop("recipe", None)
         if recipe:
-            from cnnzoo.train.config import recipe_config
+            from cnnzoo.train.recipes import recipe_config
 
             config = recipe_config(str(recipe), str(config_fields.pop("model")), **config_fields)
         else:

@@ -1,0 +1,235 @@
+"""Recipes: training settings derived from what a network *is*, not from its family's name.
+
+A recipe looks at the network before training it — is it normalised (batch norm), which
+activation does it use, how deep is it, how big, what input does it need — and picks the
+settings that train such a network (:func:`network_traits`, :func:`recipe_config`). Every
+choice is written down with its reason (:func:`explain_recipe`, ``cnnzoo train --show-config``).
+
+Two recipes:
+
+- ``fast`` (the default): accuracy per minute on a CPU. SGD with Nesterov momentum and a
+  one-cycle schedule (which warms up from 1/25 of the peak rate). Batch-normalised networks
+  get a high rate (0.2 per 256 images), label smoothing and light augmentation; ReLU networks
+  without normalisation get He's init (their own init lets the signal fade through the
+  layers), a moderate rate, a linear warm-up and gradient clipping; saturating activations
+  (sigmoid, tanh) get the book's xavier init and a high rate; small networks, which underfit,
+  get no augmentation or smoothing.
+- ``d2l``: *Dive into Deep Learning*'s settings (plain SGD at a constant rate, batch 128,
+  10 epochs, xavier init, the book's resizing) — the book's own rate for the book's networks,
+  and a rate that trains the network for the others.
+
+The learning rate of a recipe is given for its batch size; when only the batch size is
+overridden, the rate is scaled linearly with it (Goyal et al. 2017), so ``--batch-size 64``
+keeps the recipe's behaviour. An explicit ``lr`` is taken as it is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from cnnzoo.registry import create_model, model_info
+from cnnzoo.train.config import TrainConfig
+
+__all__ = [
+    "RECIPES",
+    "NetworkTraits",
+    "auto_input_size",
+    "explain_recipe",
+    "network_traits",
+    "recipe_config",
+]
+
+RECIPES = ("d2l", "fast")
+
+_NORMS = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)
+_SATURATING = (nn.Sigmoid, nn.Tanh, nn.Hardsigmoid, nn.Hardtanh)
+_RECTIFYING = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.ELU, nn.PReLU)
+
+
+@dataclass(frozen=True)
+class NetworkTraits:
+    """What a recipe needs to know about a network, read from the network itself."""
+
+    model: str
+    normalised: bool  # has batch (or group/layer) normalisation
+    saturating: bool  # its main activation is a sigmoid or tanh
+    depth: int  # convolutions and linear layers
+    params: int
+    fixed_input_size: tuple[int, int] | None  # the one (H, W) it takes, if it flattens a map
+    min_input_size: int  # the smallest H and W it takes
+    stride: int  # total downsampling of its feature extractor (a power of two)
+
+
+def network_traits(model: str, model_options: dict | None = None) -> NetworkTraits:
+    """Build ``model`` on the meta device (no memory, no arithmetic) and read its traits."""
+    with torch.device("meta"):
+        net = create_model(model, num_classes=10, in_channels=1, **(model_options or {}))
+    modules = list(net.modules())
+    n_sat = sum(isinstance(m, _SATURATING) for m in modules)
+    n_rect = sum(isinstance(m, _RECTIFYING) for m in modules)
+    # a sigmoid gate (squeeze-excitation) in a ReLU network does not make it saturating
+    saturating = n_sat > 0 and n_rect == 0
+    depth = sum(isinstance(m, nn.Conv2d | nn.Linear) for m in modules)
+    params = sum(p.numel() for p in net.parameters())
+    fixed = getattr(net, "fixed_input_size", None)
+    min_size = int(getattr(net, "min_input_size", 1))
+    size = fixed[0] if fixed else max(224, min_size)
+    with torch.device("meta"):
+        feats = net.forward_features(torch.empty(1, 1, size, fixed[1] if fixed else size))
+    out = int(feats.shape[-1]) if feats.dim() == 4 else 1
+    stride = 2 ** round(math.log2(max(1.0, size / max(1, out))))
+    return NetworkTraits(
+        model=model,
+        normalised=any(isinstance(m, _NORMS) for m in modules),
+        saturating=saturating,
+        depth=depth,
+        params=params,
+        fixed_input_size=tuple(fixed) if fixed else None,
+        min_input_size=min_size,
+        stride=stride,
+    )
+
+
+def auto_input_size(traits: NetworkTraits, data_size: int) -> int:
+    """The image size to train ``traits.model`` at, for data of ``data_size`` pixels a side.
+
+    A network that flattens a fixed-size map takes exactly that size. Any other keeps the data's
+    size when the size is at least both its minimum and its total downsampling (so its last
+    feature map is not smaller than a pixel); otherwise the larger of the two, rounded up to a
+    multiple of 16: 32 for the ImageNet networks (stride 32) on 28x28 images, 64 for AlexNet
+    (which needs 63), 80 for NiN (67).
+    """
+    if traits.fixed_input_size is not None:
+        return traits.fixed_input_size[0]
+    need = max(traits.min_input_size, traits.stride)
+    if data_size >= need:
+        return data_size
+    return -(-need // 16) * 16
+
+
+# --------------------------------------------------------------------------- the recipes
+
+# The book's own settings for the book's networks (D2L chapters 7-8). LeNet's 0.9 is the rate
+# of the book's LeNet section whose printed result (test accuracy 0.789) we reproduce.
+_D2L_BOOK_LR = {
+    "lenet5": 0.9, "lenet5_bn": 0.1, "alexnet_d2l": 0.01, "vgg_d2l": 0.01, "nin": 0.05,
+    "googlenet_d2l": 0.01, "resnet18_d2l": 0.01, "densenet_d2l": 0.1, "regnetx32_d2l": 0.05,
+}  # fmt: skip
+_D2L_SIZE = {
+    "lenet": None, "alexnet": 224, "vgg": 224, "nin": 224, "googlenet": 96,
+    "resnet": 96, "resnext": 96, "densenet": 96, "regnet": 96,
+}  # fmt: skip
+
+# fast: peak learning rates per 256 images (benchmarks/RESULTS-zoo.md)
+_FAST_LR_NORMALISED = 0.2
+_FAST_LR_SATURATING = 2.4  # sigmoids without normalisation: tiny gradients need a big rate
+_FAST_LR_PLAIN = 0.1  # ReLU networks without normalisation, with He's init
+_SMALL = 200_000  # parameters below which a network underfits Fashion-MNIST (LeNets)
+
+
+def _fast(model: str, t: NetworkTraits) -> tuple[dict, list[str]]:
+    s = {
+        "epochs": 9,  # resnet20: 93.1% test accuracy in 514 s on 2 cores (benchmarks/)
+        "batch_size": 256,
+        "optimizer": "sgd",
+        "momentum": 0.9,
+        "nesterov": True,
+        "weight_decay": 5e-4,
+        "schedule": "onecycle",
+        "label_smoothing": 0.1,
+        "crop_padding": 2,
+        "hflip": True,
+        "val_size": 1 / 12,  # 5,000 of Fashion-MNIST's 60,000
+        "recipe": "fast",
+    }
+    why = ["SGD with Nesterov momentum, one-cycle schedule (warms up from 1/25 of the peak)"]
+    if t.normalised:
+        s["lr"] = _FAST_LR_NORMALISED
+        why.append(f"batch-normalised: peak rate {_FAST_LR_NORMALISED} per 256 images")
+    elif t.saturating:
+        s["lr"], s["init"] = _FAST_LR_SATURATING, "xavier"
+        why.append(
+            f"saturating activations without normalisation: xavier init (the book's) and a "
+            f"high peak rate, {_FAST_LR_SATURATING} per 256 images: the sigmoids' small "
+            f"gradients need it to start learning"
+        )
+    else:
+        s.update(lr=_FAST_LR_PLAIN, init="kaiming", warmup_epochs=0.5, grad_clip=2.0)
+        why.append(
+            f"ReLU network without normalisation ({t.depth} weight layers): He's init, which "
+            f"keeps the signal's scale through the depth (the default init shrinks it layer by "
+            f"layer until nothing learns), peak rate {_FAST_LR_PLAIN} per 256 images, a linear "
+            f"warm-up over half an epoch and gradient clipping at 2.0"
+        )
+    if t.params < _SMALL:
+        s.update(label_smoothing=0.0, crop_padding=0, hflip=False)
+        why.append(
+            f"small ({t.params:,} parameters): it underfits, so no augmentation or smoothing"
+        )
+    else:
+        why.append("label smoothing 0.1, random crops (padding 2) and flips")
+    return s, why
+
+
+def _d2l(model: str, t: NetworkTraits) -> tuple[dict, list[str]]:
+    family = model_info(model).family
+    s = {
+        "epochs": 10,
+        "batch_size": 128,
+        "optimizer": "sgd",
+        "momentum": 0.0,
+        "weight_decay": 0.0,
+        "schedule": "constant",
+        "init": "xavier",
+        "resize": _D2L_SIZE.get(family),
+        "recipe": "d2l",
+    }
+    why = ["the book's procedure: plain SGD at a constant rate, batch 128, xavier init"]
+    if model in _D2L_BOOK_LR:
+        s["lr"] = _D2L_BOOK_LR[model]
+        why.append(f"the book's network: the book's rate {s['lr']}")
+    else:
+        s["lr"] = 0.05 if t.normalised else 0.01
+        why.append(
+            f"not one of the book's networks: rate {s['lr']} for a "
+            f"{'batch-normalised' if t.normalised else 'plain'} network"
+        )
+    if s["resize"]:
+        why.append(f"images resized to {s['resize']} as the book does for {family}")
+    return s, why
+
+
+_BUILDERS = {"fast": _fast, "d2l": _d2l}
+
+
+def _resolve(recipe: str, model: str, overrides: dict) -> tuple[TrainConfig, list[str]]:
+    if recipe not in _BUILDERS:
+        raise ValueError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
+    traits = network_traits(model, overrides.get("model_options"))  # type: ignore[arg-type]
+    settings, why = _BUILDERS[recipe](model, traits)
+    if "batch_size" in overrides and "lr" not in overrides:
+        ratio = float(overrides["batch_size"]) / settings["batch_size"]  # type: ignore[arg-type]
+        settings["lr"] = settings["lr"] * ratio
+        why.append(
+            f"batch size {overrides['batch_size']} instead of {settings['batch_size']}: "
+            f"learning rate scaled linearly to {settings['lr']:.4g}"
+        )
+    return TrainConfig(model=model, **(settings | overrides)), why  # type: ignore[arg-type]
+
+
+def recipe_config(recipe: str, model: str, **overrides: object) -> TrainConfig:
+    """A :class:`TrainConfig` for ``model`` from a named recipe, with ``overrides`` on top.
+
+    See the module's docstring for what each recipe picks, and :func:`explain_recipe` for the
+    reasons behind one model's settings.
+    """
+    return _resolve(recipe, model, overrides)[0]
+
+
+def explain_recipe(recipe: str, model: str, **overrides: object) -> list[str]:
+    """The reasons behind each setting :func:`recipe_config` picks for ``model``."""
+    return _resolve(recipe, model, overrides)[1]
