@@ -24,6 +24,7 @@ import fnmatch
 import json
 import os
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -66,9 +67,10 @@ def save_record(path: Path, record: dict) -> None:
 def run_model(model: str, config, runs: Path) -> dict:
     out = runs / model
     resume = (out / "checkpoints" / "last.json").exists()
+    if resume:  # only the run of this very config is resumed
+        saved = json.loads((out / "config.json").read_text())
+        resume = saved == config.to_dict()
     if out.exists() and not resume:
-        import shutil
-
         shutil.rmtree(out)
     t0 = time.perf_counter()
     trainer = Trainer(config, out, resume=resume, quiet=True, store=runs / "runs.sqlite",

@@ -37,7 +37,7 @@ def test_settings_follow_the_network_not_the_family_name() -> None:
     assert plain.init == "kaiming" and bn.init is None  # He's init where nothing normalises
     assert bn.grad_clip is None and bn.warmup_epochs == 0
     sig, relu = recipe_config("fast", "lenet5"), recipe_config("fast", "lenet5_relu")
-    assert sig.init == "xavier" and relu.init is None
+    assert sig.init == "xavier" and relu.init == "kaiming"
     assert relu.lr < sig.lr / 4  # the sigmoid rate made lenet5_relu diverge (issue 9)
     # small networks underfit: no augmentation; larger ones get it
     assert relu.crop_padding == 0 and not relu.hflip
@@ -97,19 +97,37 @@ def test_chance_loss_is_the_label_entropy() -> None:
 def test_health_monitor_blow_up_stall_and_end() -> None:
     chance = math.log(10)
     h = HealthMonitor(chance)
-    for step, loss in enumerate([2.3, 1.5, 1.2, 1.3, 2.5], start=1):
-        assert h.add_window(step * 10, loss) is None  # worse, but not blown up
-    assert "blew up" in (h.add_window(60, 7.5) or "")
+    for step, loss in enumerate([2.3, 1.2, 7.5, 3.0, 8.0, 7.0], start=1):
+        assert h.add_window(step * 50, loss) is None  # spikes, not a blow-up
+    assert "blew up to 7" in (h.add_window(350, 7.0) or "")  # three windows, 150 steps
+    # a stretch of many short windows, under 100 steps: a spike on a small run
+    h = HealthMonitor(chance)
+    for step, loss in enumerate([1.5, 1.2] + [9.0] * 19, start=1):
+        assert h.add_window(step * 5, loss) is None
+    assert h.add_window(110, 9.0) is not None  # steps 10..110: 100 steps
     h = HealthMonitor(chance, advice=" Try X.")
-    h.add_window(10, 9.0)  # a first window far above chance and never better
-    assert h.diagnosis is None  # not 3x its best yet
+    h.add_window(10, 9.0)  # a first window far above chance (He's init): nothing to compare
+    h.add_window(20, 8.0)
+    h.add_window(30, 9.0)
+    assert h.diagnosis is None
     # stuck at chance: one epoch is tolerated, two stop the run
     h = HealthMonitor(chance, advice=" Try X.")
-    assert h.end_epoch(2.30, 1) is None
-    assert h.end_epoch(1.9, 2) is None  # it started learning: the count restarts
-    assert h.end_epoch(2.29, 3) is None
-    msg = h.end_epoch(2.31, 4)
+    h.add_window(10, 2.31)
+    assert h.end_epoch(2.30, 1, 100) is None
+    assert h.end_epoch(1.9, 2, 100) is None  # it started learning: the count restarts
+    assert h.end_epoch(2.29, 3, 100) is None
+    msg = h.end_epoch(2.31, 4, 100)
     assert msg and "chance" in msg and msg.endswith("Try X.")
+    # two epochs of a few steps each are too short to stop for
+    h = HealthMonitor(chance)
+    h.add_window(10, 2.31)
+    assert h.end_epoch(2.30, 1, 12) is None and h.end_epoch(2.30, 2, 12) is None
+    # a loss far above chance that comes down (He's init) is learning, not stalled
+    h = HealthMonitor(chance)
+    h.add_window(10, 7.0)
+    for epoch, loss in enumerate([4.0, 3.0, 2.6, 2.25], start=1):
+        assert h.end_epoch(loss, epoch, 100) is None
+    assert h.end_epoch(2.26, 5, 100) is None and h.end_epoch(2.25, 6, 100) is not None
     # the end of a run: judged by its last window, if the run was long enough to judge
     h = HealthMonitor(chance)
     h.add_window(100, 2.29)

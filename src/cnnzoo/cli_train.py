@@ -343,7 +343,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from cnnzoo.complexity import text_table
 
     table = [
-        [r["model"], f"{r['test_acc']:.4f}", f"{r['params'] / 1e6:.3f}M",
+        [r["model"] + ("" if r["status"] == "finished" else f" ({r['status']})"),
+         f"{r['test_acc']:.4f}", f"{r['params'] / 1e6:.3f}M",
          f"{r['mult_adds'] / 1e6:.1f}M", f"{r['images_per_s']:,.0f}", f"{r['wall_time']:.1f}s",
          str(r["epochs"])]
         for r in rows
@@ -351,6 +352,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     cols = ["model", "test acc", "params", "mult-adds", "train img/s", "train time", "epochs"]
     print()
     print(text_table(cols, table, (False,) + (True,) * 6))
+    for r in rows:
+        if r["status"] != "finished":
+            print(f"\n{r['model']}: {r['status']}; see {r['run_dir']}/summary.md for what to try")
     print(f"\nplots: {args.out / 'comparison.png'} and each run's curves.png / confusion.png;")
     print(f"reports: {args.out}/<model>/summary.md")
     return 0

@@ -49,6 +49,7 @@ def compare(
         rows.append(
             {
                 "model": name,
+                "status": result.get("status", "finished"),
                 "test_acc": result["test_acc"],
                 "params": cost.params,
                 "mult_adds": cost.flops,

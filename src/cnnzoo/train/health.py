@@ -5,12 +5,16 @@ Two failures are recognised, both measured against the *chance* loss, the cross-
 network that predicts the class frequencies (ln C for C balanced classes), which any network
 reaches by learning nothing:
 
-- **blew up**: a window's loss is at least three times the chance loss and three times the best
-  window so far. The run stops at once (the weights are not going to come back).
-- **at chance**: the loss stays within 3% of the chance loss. The run stops after two whole
-  epochs like that (a sigmoid network may sit there for a while before it starts to learn), and
-  a run that *ends* there is marked diverged (unless it is shorter than 50 steps, too
-  short to tell).
+- **blew up**: every window over at least 100 steps (and three windows) has a loss at least
+  three times the chance loss and three times the best window before them. The run stops at
+  once. (A shorter stretch like that is a spike, which deep networks often show early in
+  training, on small batches especially, and recover from.)
+- **at chance**: an epoch's loss is no lower than 97% of the chance loss and not falling (less
+  than 5% below the epoch before, or the first window of steps for the first epoch: a loss
+  that starts far above chance, as He's init may give, and comes down is learning). The run
+  stops after two epochs like that in a row (a sigmoid network may sit there for a while
+  before it starts to learn), and a run that *ends* there is marked diverged (unless it is
+  shorter than 50 steps, too short to tell).
 
 A run so marked has status ``diverged`` (not ``finished``) in ``eval.json``, the runs store
 (``cnnzoo runs``) and ``summary.md``, with the diagnosis and what to try.
@@ -25,7 +29,11 @@ __all__ = ["HealthMonitor", "chance_loss"]
 
 BLOW_UP = 3.0  # a window's loss this many times the chance loss (and its best) blew up
 AT_CHANCE = 0.97  # a loss above this fraction of the chance loss has learned nothing
-STALL_EPOCHS = 2  # whole epochs at chance before the run is stopped
+FALLING = 0.95  # an epoch's loss this much below the one before is still falling
+BLOW_UP_WINDOWS = 3  # windows in a row that far up before the run is stopped...
+BLOW_UP_STEPS = 100  # ... spanning at least this many steps
+STALL_EPOCHS = 2  # whole epochs at chance before the run is stopped...
+STALL_STEPS = 200  # ... and at least this many steps (an epoch of tiny data is a few steps)
 MIN_STEPS = 50  # a shorter run (a smoke test) is too short to be judged at its end
 
 
@@ -40,16 +48,27 @@ class HealthMonitor:
     """Keeps the windows' losses (``curve``: ``[step, mean loss]``) and says when to stop."""
 
     chance: float
-    advice: str = ""
+    advice: str = ""  # what to try when the loss blew up (a lower rate, ...)
+    advice_stalled: str = ""  # what to try when it never left chance (a higher rate, ...)
     curve: list[list[float]] = field(default_factory=list)
     stalled_epochs: int = 0
+    stalled_steps: int = 0
+    high_windows: int = 0
+    high_since: int | None = None  # the step before the first window of the current stretch
+    last_epoch_loss: float | None = None
     diagnosis: str | None = None  # set once the run is judged diverged
 
     def add_window(self, step: int, loss: float) -> str | None:
         """Record a window's mean loss; returns the diagnosis when the run blew up."""
+        best = min((v for _, v in self.curve), default=math.inf)
         self.curve.append([step, loss])
-        best = min(v for _, v in self.curve)
-        if loss >= BLOW_UP * max(self.chance, best) and self.chance > 0:
+        # the first window has nothing to be compared with (best is inf)
+        high = not loss < BLOW_UP * max(self.chance, best) and math.isfinite(best)
+        if high and not self.high_windows:
+            self.high_since = int(self.curve[-2][0])
+        self.high_windows = self.high_windows + 1 if high else 0
+        span = step - (self.high_since or 0)
+        if self.high_windows >= BLOW_UP_WINDOWS and span >= BLOW_UP_STEPS:
             self.diagnosis = (
                 f"the training loss blew up to {loss:.3g} at step {step} (chance level is "
                 f"{self.chance:.3g}, its best so far {best:.3g}): the network diverged."
@@ -60,14 +79,29 @@ class HealthMonitor:
     def _at_chance(self, loss: float) -> bool:
         return not math.isfinite(loss) or loss >= AT_CHANCE * self.chance
 
-    def end_epoch(self, epoch_loss: float, epoch: int) -> str | None:
+    def _stall_advice(self) -> str:
+        """A run at chance that blew up on the way (its units died) needs a lower rate; one that
+        never moved, a higher one."""
+        peak = max((v for _, v in self.curve), default=0.0)
+        if peak >= BLOW_UP * self.chance:
+            return f" It blew up first (to {peak:.3g})." + self.advice
+        return self.advice_stalled or self.advice
+
+    def end_epoch(self, epoch_loss: float, epoch: int, steps: int = 0) -> str | None:
         """Judge a whole epoch's mean training loss; returns the diagnosis once stalled."""
-        self.stalled_epochs = self.stalled_epochs + 1 if self._at_chance(epoch_loss) else 0
-        if self.stalled_epochs >= STALL_EPOCHS:
+        prev = self.last_epoch_loss
+        if prev is None:  # the first epoch is compared with the first window of steps
+            prev = self.curve[0][1] if self.curve else math.inf
+        self.last_epoch_loss = epoch_loss
+        falling = epoch_loss < FALLING * prev
+        stalled = self._at_chance(epoch_loss) and not falling
+        self.stalled_epochs = self.stalled_epochs + 1 if stalled else 0
+        self.stalled_steps = self.stalled_steps + steps if stalled else 0
+        if self.stalled_epochs >= STALL_EPOCHS and self.stalled_steps >= STALL_STEPS:
             self.diagnosis = (
                 f"the training loss stayed at or above chance level ({epoch_loss:.3f}, chance "
                 f"{self.chance:.3f}) for {self.stalled_epochs} epochs up to epoch {epoch}: the "
-                f"network is not learning." + self.advice
+                f"network is not learning." + self._stall_advice()
             )
         return self.diagnosis
 
@@ -78,7 +112,7 @@ class HealthMonitor:
         if self.diagnosis is None and steps >= MIN_STEPS and self._at_chance(last):
             self.diagnosis = (
                 f"the training loss ended at or above chance level ({last:.3f}, chance "
-                f"{self.chance:.3f}): the network did not learn." + self.advice
+                f"{self.chance:.3f}): the network did not learn." + self._stall_advice()
             )
         return self.diagnosis
 
@@ -86,10 +120,18 @@ class HealthMonitor:
         return {
             "curve": self.curve,
             "stalled_epochs": self.stalled_epochs,
+            "stalled_steps": self.stalled_steps,
+            "high_windows": self.high_windows,
+            "high_since": self.high_since,
+            "last_epoch_loss": self.last_epoch_loss,
             "diagnosis": self.diagnosis,
         }
 
     def load_state_dict(self, state: dict) -> None:
         self.curve = [list(p) for p in state.get("curve", [])]
         self.stalled_epochs = int(state.get("stalled_epochs", 0))
+        self.stalled_steps = int(state.get("stalled_steps", 0))
+        self.high_windows = int(state.get("high_windows", 0))
+        self.high_since = state.get("high_since")
+        self.last_epoch_loss = state.get("last_epoch_loss")
         self.diagnosis = state.get("diagnosis")

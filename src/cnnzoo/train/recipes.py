@@ -166,9 +166,11 @@ def _fast(model: str, t: NetworkTraits) -> tuple[dict, list[str]]:
             f"warm-up over half an epoch and gradient clipping at 2.0"
         )
     if t.params < _SMALL:
-        s.update(label_smoothing=0.0, crop_padding=0, hflip=False)
+        s.update(label_smoothing=0.0, crop_padding=0, hflip=False, batch_size=128)
+        s["lr"] /= 2
         why.append(
-            f"small ({t.params:,} parameters): it underfits, so no augmentation or smoothing"
+            f"small ({t.params:,} parameters): it underfits, so no augmentation or smoothing, "
+            f"and batch 128 for more steps (rate {s['lr']:.4g})"
         )
     else:
         why.append("label smoothing 0.1, random crops (padding 2) and flips")

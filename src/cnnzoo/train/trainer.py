@@ -308,7 +308,11 @@ class Trainer:
         # is it learning? the mean loss of every window of steps, against the chance loss
         self.window = max(5, min(50, self.total_steps // 20))
         self._window = [0.0, 0]  # the current window's loss sum and steps (saved for resume)
-        self.health = HealthMonitor(chance_loss(train_ds.class_counts()), advice=self._advice(cfg))
+        self.health = HealthMonitor(
+            chance_loss(train_ds.class_counts()),
+            advice=self._advice(cfg),
+            advice_stalled=self._advice_stalled(cfg),
+        )
         self.ema = ModelEMA(self.model, cfg.ema_decay) if cfg.ema_decay else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
         self.forward_model: nn.Module = self.model
@@ -334,7 +338,18 @@ class Trainer:
             tips.append("the book's init (--init xavier)")
         if cfg.precision != "fp32":
             tips.append("--precision fp32")
-        return " Try " + ", ".join(tips[:-1]) + " or " + tips[-1] + ", in a new run directory."
+        listed = ", ".join(tips[:-1]) + " or " + tips[-1] if len(tips) > 1 else tips[0]
+        return f" Try {listed}, in a new run directory."
+
+    @staticmethod
+    def _advice_stalled(cfg: TrainConfig) -> str:
+        tips = [f"a higher learning rate (--lr {cfg.lr * 4:.3g}; it was {cfg.lr:.3g})"]
+        if cfg.init is None:
+            tips.append("an init that keeps the signal's scale (--init kaiming for ReLU "
+                        "networks, --init xavier for sigmoids)")  # fmt: skip
+        tips.append("more steps")
+        listed = ", ".join(tips[:-1]) + " or " + tips[-1]
+        return f" Try {listed}, in a new run directory; and check that the labels fit the images."
 
     # ------------------------------------------------------------------ state
 
@@ -550,7 +565,7 @@ class Trainer:
                 self.epoch += 1
             self._acc = {"loss_sum": 0.0, "correct": 0, "seen": 0}
             if finished_epoch:
-                health.end_epoch(metrics["train_loss"], metrics["epoch"])
+                health.end_epoch(metrics["train_loss"], metrics["epoch"], self.steps_per_epoch)
             if self.step >= self.total_steps or self.epoch >= cfg.epochs:
                 if self._window[1]:  # the last, partial window counts too
                     health.add_window(self.step, self._window[0] / self._window[1])
