@@ -48,6 +48,7 @@ class HealthMonitor:
     """Keeps the windows' losses (``curve``: ``[step, mean loss]``) and says when to stop."""
 
     chance: float
+    chance_acc: float = 0.0  # the accuracy of always answering the most frequent class
     advice: str = ""  # what to try when the loss blew up (a lower rate, ...)
     advice_stalled: str = ""  # what to try when it never left chance (a higher rate, ...)
     curve: list[list[float]] = field(default_factory=list)
@@ -87,14 +88,22 @@ class HealthMonitor:
             return f" It blew up first (to {peak:.3g})." + self.advice
         return self.advice_stalled or self.advice
 
-    def end_epoch(self, epoch_loss: float, epoch: int, steps: int = 0) -> str | None:
+    def _guessing(self, acc: float | None) -> bool:
+        """Training accuracy no better than half again the most frequent class's share (a
+        network whose loss spiked may be over-confident, its loss above chance, and still
+        right most of the time: it is learning)."""
+        return acc is None or acc < min(1.0, 1.5 * self.chance_acc) or not self.chance_acc
+
+    def end_epoch(
+        self, epoch_loss: float, epoch: int, steps: int = 0, acc: float | None = None
+    ) -> str | None:
         """Judge a whole epoch's mean training loss; returns the diagnosis once stalled."""
         prev = self.last_epoch_loss
         if prev is None:  # the first epoch is compared with the first window of steps
             prev = self.curve[0][1] if self.curve else math.inf
         self.last_epoch_loss = epoch_loss
         falling = epoch_loss < FALLING * prev
-        stalled = self._at_chance(epoch_loss) and not falling
+        stalled = self._at_chance(epoch_loss) and not falling and self._guessing(acc)
         self.stalled_epochs = self.stalled_epochs + 1 if stalled else 0
         self.stalled_steps = self.stalled_steps + steps if stalled else 0
         if self.stalled_epochs >= STALL_EPOCHS and self.stalled_steps >= STALL_STEPS:
@@ -105,11 +114,17 @@ class HealthMonitor:
             )
         return self.diagnosis
 
-    def end_run(self) -> str | None:
-        """At the end of the run: did it learn anything at all? (the last window's loss)"""
+    def end_run(self, acc: float | None = None) -> str | None:
+        """At the end of the run: did it learn anything at all? (the last window's loss, and
+        ``acc``, the last epoch's training accuracy)"""
         steps = self.curve[-1][0] if self.curve else 0
         last = self.curve[-1][1] if self.curve else 0.0
-        if self.diagnosis is None and steps >= MIN_STEPS and self._at_chance(last):
+        if (
+            self.diagnosis is None
+            and steps >= MIN_STEPS
+            and self._at_chance(last)
+            and self._guessing(acc)
+        ):
             self.diagnosis = (
                 f"the training loss ended at or above chance level ({last:.3f}, chance "
                 f"{self.chance:.3f}): the network did not learn." + self._stall_advice()

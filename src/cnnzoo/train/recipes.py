@@ -25,6 +25,8 @@ keeps the recipe's behaviour. An explicit ``lr`` is taken as it is.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from dataclasses import dataclass
 
@@ -66,8 +68,13 @@ class NetworkTraits:
 
 def network_traits(model: str, model_options: dict | None = None) -> NetworkTraits:
     """Build ``model`` on the meta device (no memory, no arithmetic) and read its traits."""
+    return _traits(model, json.dumps(model_options or {}, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=256)
+def _traits(model: str, options_json: str) -> NetworkTraits:
     with torch.device("meta"):
-        net = create_model(model, num_classes=10, in_channels=1, **(model_options or {}))
+        net = create_model(model, num_classes=10, in_channels=1, **json.loads(options_json))
     modules = list(net.modules())
     n_sat = sum(isinstance(m, _SATURATING) for m in modules)
     n_rect = sum(isinstance(m, _RECTIFYING) for m in modules)

@@ -308,8 +308,10 @@ class Trainer:
         # is it learning? the mean loss of every window of steps, against the chance loss
         self.window = max(5, min(50, self.total_steps // 20))
         self._window = [0.0, 0]  # the current window's loss sum and steps (saved for resume)
+        counts = train_ds.class_counts()
         self.health = HealthMonitor(
-            chance_loss(train_ds.class_counts()),
+            chance_loss(counts),
+            chance_acc=max(counts) / max(1, sum(counts)),
             advice=self._advice(cfg),
             advice_stalled=self._advice_stalled(cfg),
         )
@@ -565,12 +567,15 @@ class Trainer:
                 self.epoch += 1
             self._acc = {"loss_sum": 0.0, "correct": 0, "seen": 0}
             if finished_epoch:
-                health.end_epoch(metrics["train_loss"], metrics["epoch"], self.steps_per_epoch)
+                health.end_epoch(
+                    metrics["train_loss"], metrics["epoch"], self.steps_per_epoch,
+                    metrics["train_acc"],
+                )  # fmt: skip
             if self.step >= self.total_steps or self.epoch >= cfg.epochs:
                 if self._window[1]:  # the last, partial window counts too
                     health.add_window(self.step, self._window[0] / self._window[1])
                     self._window = [0.0, 0]
-                health.end_run()
+                health.end_run(metrics["train_acc"])
             self.history.append(_json_safe(metrics))
             best = res.acc > self.best_acc
             if best:
