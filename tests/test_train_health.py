@@ -181,7 +181,7 @@ def test_every_family_learns_with_the_default_recipe(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["lenet5", "lenet5_relu", "alexnet", "nin", "resnet20"])
+@pytest.mark.parametrize("model", ["lenet5", "lenet5_relu", "alexnet", "googlenet_d2l", "resnet20"])
 def test_trainability_on_fashion_mnist(model: str, tmp_path: Path) -> None:
     """The zoo benchmark's budget (20,000 images, batch 64) on the real data for a handful of
     models, the hard ones among them (sigmoids, no normalisation): each reaches 0.75."""
