@@ -66,6 +66,11 @@ def test_a_sweep_records_every_trial_and_survives_failures(
             assert t["epochs"] == 2 and t["train_time"] > 0
             history = (out / "trials" / f"{t['idx']:05d}" / "metrics.jsonl").read_text()
             assert len(history.splitlines()) == 2 and "val_acc" in history
+            # trained at the size its cost was computed for (the data's 16), not resized to
+            # the 32 the trainer would pick for an AnyNet (its stride)
+            trial_cfg = (out / "trials" / f"{t['idx']:05d}" / "config.json").read_text()
+            sampled = json.loads((out / "sweep.json").read_text())["input_size"]
+            assert json.loads(trial_cfg)["resize"] == sampled[1] == 16
     # each trial trained through the trainer, its run recorded in the same file
     runs = RunStore(out / "sweep.sqlite").runs()
     assert sorted(r["status"] for r in runs) == ["failed", "finished", "finished", "finished"]

@@ -269,10 +269,14 @@ def run_sweep(
         t_run = time.perf_counter()
         store_path = str((out / STORE_NAME).resolve())
 
+        # every trial trains at the size its cost was computed for (the sampled size), not at
+        # the size the trainer would pick for an AnyNet (32 for 28x28 images: its stride)
+        side = int(saved["input_size"][1])
         tasks = [
             {
                 "idx": t["idx"],
-                "train": _train_config(spec, t["config"]),
+                "train": _train_config(spec, t["config"])
+                | {"resize": spec.train_options.get("resize", side)},
                 "out_dir": str((out / "trials" / f"{t['idx']:05d}").resolve()),
                 "store": store_path,
                 "keep_checkpoints": keep_checkpoints,
