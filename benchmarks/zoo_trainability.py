@@ -95,8 +95,19 @@ def run_model(model: str, config, runs: Path) -> dict:
         "wall_time": time.perf_counter() - t0,  # this process's share, evaluation included
         "resumed": resume,
         "threads": torch.get_num_threads(),
-        "machine": platform.processor() or platform.machine(),
+        "machine": cpu_name(),
+        "precision": result["precision"],
     }
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def verdict(r: dict) -> str:
@@ -107,6 +118,7 @@ def verdict(r: dict) -> str:
 
 def write_report(record: dict, path: Path, images: int, batch: int) -> None:
     rows = sorted(record.items())
+    missing = [n for n in cnnzoo.list_models() if n not in record]
     learned = sum(verdict(r) == "yes" for _, r in rows)
     total_time = sum(r["wall_time"] for _, r in rows)
     lines = [
@@ -124,8 +136,17 @@ def write_report(record: dict, path: Path, images: int, batch: int) -> None:
         "",
         f"**{learned} of {len(rows)} models learned**; total wall time {total_time / 60:.0f} "
         f"min on {rows[0][1]['threads'] if rows else '?'} threads "
-        f"({rows[0][1]['machine'] if rows else '?'}).",
+        f"({cpu_name()}, {rows[-1][1].get('precision', 'fp32') if rows else '?'}; the "
+        f"wall time covers training and the test evaluation).",
         "",
+    ]
+    if missing:
+        lines += [
+            f"**In progress: {len(missing)} of {len(rows) + len(missing)} models not trained "
+            f"yet** ({', '.join(missing)}); the same command continues where it stopped.",
+            "",
+        ]
+    lines += [
         "| model | input | params | mult-adds | img/s | loss start | loss end | test acc "
         "| wall time | learned |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
