@@ -155,3 +155,20 @@ def test_health_monitor_blow_up_stall_and_end() -> None:
     h2 = HealthMonitor(chance)
     h2.load_state_dict(h.state_dict())
     assert h2.curve == h.curve and h2.diagnosis is None
+
+
+def test_residual_networks_start_as_the_identity() -> None:
+    # a residual network with the option gets it; one without (CIFAR ResNet-20) keeps its
+    # settings; the user's own model option wins
+    r18 = recipe_config("fast", "resnet18")
+    assert r18.model_options == {"zero_init_residual": True}
+    assert recipe_config("fast", "regnetx_400mf").model_options == {"zero_init_last_bn": True}
+    assert recipe_config("fast", "resnet20").model_options == {}
+    assert recipe_config("fast", "regnetx32_d2l").model_options == {}  # 8x: it does not spike
+    assert recipe_config("fast", "vgg16_bn").model_options == {}  # not residual
+    mine = recipe_config("fast", "resnet18", model_options={"zero_init_residual": False})
+    assert mine.model_options == {"zero_init_residual": False}
+    assert recipe_config("d2l", "resnet18").model_options == {}
+    # and the option really zeroes the last batch norm of every residual branch
+    model = create_model("resnet18", num_classes=10, in_channels=1, **r18.model_options)
+    assert all(not b.bn2.weight.detach().any() for b in model.layer1)

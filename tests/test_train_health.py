@@ -141,7 +141,7 @@ FAMILIES = {
     "resnet20": {},
     "resnext50_32x4d": {},
     "densenet_d2l": {},
-    "regnetx_200mf": {},
+    "regnetx32_d2l": {},
 }
 
 

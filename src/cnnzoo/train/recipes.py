@@ -64,6 +64,7 @@ class NetworkTraits:
     fixed_input_size: tuple[int, int] | None  # the one (H, W) it takes, if it flattens a map
     min_input_size: int  # the smallest H and W it takes
     stride: int  # total downsampling of its feature extractor (a power of two)
+    zero_init_option: str | None = None  # its option that zero-inits each residual branch
 
 
 def network_traits(model: str, model_options: dict | None = None) -> NetworkTraits:
@@ -73,6 +74,7 @@ def network_traits(model: str, model_options: dict | None = None) -> NetworkTrai
 
 @functools.lru_cache(maxsize=256)
 def _traits(model: str, options_json: str) -> NetworkTraits:
+    info = model_info(model)
     with torch.device("meta"):
         net = create_model(model, num_classes=10, in_channels=1, **json.loads(options_json))
     modules = list(net.modules())
@@ -98,6 +100,9 @@ def _traits(model: str, options_json: str) -> NetworkTraits:
         fixed_input_size=tuple(fixed) if fixed else None,
         min_input_size=min_size,
         stride=stride,
+        zero_init_option=next(
+            (o for o in ("zero_init_residual", "zero_init_last_bn") if o in info.options), None
+        ),
     )
 
 
@@ -157,6 +162,16 @@ def _fast(model: str, t: NetworkTraits) -> tuple[dict, list[str]]:
     if t.normalised:
         s["lr"] = _FAST_LR_NORMALISED
         why.append(f"batch-normalised: peak rate {_FAST_LR_NORMALISED} per 256 images")
+        if t.zero_init_option and t.stride >= 32:
+            s["model_options"] = {t.zero_init_option: True}
+            why.append(
+                f"residual, made for large images (it downsamples {t.stride}x): the last batch "
+                f"norm of each residual branch starts at zero ({t.zero_init_option}=True; Goyal "
+                f"et al. 2017), so that every block starts as the identity and the first steps "
+                f"on small images do not spike (RegNetX-400MF on 20,000 Fashion-MNIST images: "
+                f"0.772 instead of 0.624; the book's RegNet, which downsamples 8x and does not "
+                f"spike, learns faster without it: 0.847 against 0.801)"
+            )
     elif t.saturating:
         s["lr"], s["init"] = _FAST_LR_SATURATING, "xavier"
         why.append(
@@ -227,6 +242,10 @@ def _resolve(recipe: str, model: str, overrides: dict) -> tuple[TrainConfig, lis
             f"batch size {overrides['batch_size']} instead of {settings['batch_size']}: "
             f"learning rate scaled linearly to {settings['lr']:.4g}"
         )
+    if "model_options" in overrides and "model_options" in settings:  # the user's win
+        overrides = overrides | {
+            "model_options": settings["model_options"] | overrides["model_options"]
+        }  # type: ignore[operator]
     return TrainConfig(model=model, **(settings | overrides)), why  # type: ignore[arg-type]
 
 
