@@ -131,22 +131,14 @@ class HealthMonitor:
             )
         return self.diagnosis
 
+    # the run's state; chance and advice come from the data and config each time
+    _STATE = ("curve", "stalled_epochs", "stalled_steps", "high_windows", "high_since",
+              "last_epoch_loss", "diagnosis")  # fmt: skip
+
     def state_dict(self) -> dict:
-        return {
-            "curve": self.curve,
-            "stalled_epochs": self.stalled_epochs,
-            "stalled_steps": self.stalled_steps,
-            "high_windows": self.high_windows,
-            "high_since": self.high_since,
-            "last_epoch_loss": self.last_epoch_loss,
-            "diagnosis": self.diagnosis,
-        }
+        return {k: getattr(self, k) for k in self._STATE}
 
     def load_state_dict(self, state: dict) -> None:
-        self.curve = [list(p) for p in state.get("curve", [])]
-        self.stalled_epochs = int(state.get("stalled_epochs", 0))
-        self.stalled_steps = int(state.get("stalled_steps", 0))
-        self.high_windows = int(state.get("high_windows", 0))
-        self.high_since = state.get("high_since")
-        self.last_epoch_loss = state.get("last_epoch_loss")
-        self.diagnosis = state.get("diagnosis")
+        for k in self._STATE:
+            if k in state:
+                setattr(self, k, state[k])

@@ -156,6 +156,11 @@ def init_weights(model: nn.Module, scheme: str) -> None:
                     nn.init.zeros_(m.bias)
 
 
+def _one_of(items: list[str]) -> str:
+    """ "a, b or c"."""
+    return ", ".join(items[:-1]) + " or " + items[-1] if len(items) > 1 else items[0]
+
+
 def _json_safe(value: object) -> object:
     """``value`` with every non-finite float replaced by None (JSON has no NaN)."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -340,8 +345,7 @@ class Trainer:
             tips.append("the book's init (--init xavier)")
         if cfg.precision != "fp32":
             tips.append("--precision fp32")
-        listed = ", ".join(tips[:-1]) + " or " + tips[-1] if len(tips) > 1 else tips[0]
-        return f" Try {listed}, in a new run directory."
+        return f" Try {_one_of(tips)}, in a new run directory."
 
     @staticmethod
     def _advice_stalled(cfg: TrainConfig) -> str:
@@ -350,8 +354,10 @@ class Trainer:
             tips.append("an init that keeps the signal's scale (--init kaiming for ReLU "
                         "networks, --init xavier for sigmoids)")  # fmt: skip
         tips.append("more steps")
-        listed = ", ".join(tips[:-1]) + " or " + tips[-1]
-        return f" Try {listed}, in a new run directory; and check that the labels fit the images."
+        return (
+            f" Try {_one_of(tips)}, in a new run directory; and check that the labels fit the "
+            f"images."
+        )
 
     # ------------------------------------------------------------------ state
 
