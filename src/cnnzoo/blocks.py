@@ -64,14 +64,22 @@ def conv_norm_act(
 
 
 def vgg_block(
-    num_convs: int, in_channels: int, out_channels: int, batch_norm: bool = False
+    num_convs: int,
+    in_channels: int,
+    out_channels: int,
+    batch_norm: bool = False,
+    kernel_size: int = 3,
 ) -> list[nn.Module]:
     """A VGG block as a list of layers: ``num_convs`` × (3×3 conv [+ BN] + ReLU), then 2×2 max
     pooling. A list, not a module, so that VGG's ``features`` stays one flat ``Sequential`` with
-    torchvision's indices."""
+    torchvision's indices. ``kernel_size`` (odd, "same" padding) builds the wide-kernel
+    counterpart VGG argued against."""
+    if kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(f"VGG block kernel size must be odd and >= 1, got {kernel_size}")
     layers: list[nn.Module] = []
     for i in range(num_convs):
-        layers.append(nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, 1, 1))
+        c_in = in_channels if i == 0 else out_channels
+        layers.append(nn.Conv2d(c_in, out_channels, kernel_size, 1, kernel_size // 2))
         if batch_norm:
             layers.append(nn.BatchNorm2d(out_channels))
         layers.append(nn.ReLU(inplace=True))

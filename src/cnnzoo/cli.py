@@ -79,6 +79,13 @@ def cmd_list(args: argparse.Namespace) -> int:
         "(`cnnzoo summary MODEL` breaks them down). In Python: "
         "cnnzoo.create_model(name, num_classes=..., in_channels=...)"
     )
+    generic = list_models(args.pattern, generic=True)
+    if generic:
+        print("\nGeneric builders (variants of a family, described by their options):")
+        for name in generic:
+            info = model_info(name)
+            opts = ", ".join(f"{k}={v!r}" for k, v in info.options.items())
+            print(f"  {name:<10} {info.summary}\n  {'':<10} options: {opts}")
     return 0
 
 
@@ -253,6 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
     from cnnzoo.cli_sweep import add_sweep_commands
 
     add_sweep_commands(sub)
+    # subcommands: claims (the claims lab)
+    from cnnzoo.cli_claims import add_claims_commands
+
+    add_claims_commands(sub)
     return parser
 
 

@@ -47,6 +47,9 @@ class ModelInfo:
     in_channels: int
     input_size: tuple[int, int, int]  # (C, H, W) the model is meant for
     options: dict[str, object]  # option name -> default, num_classes/in_channels excluded
+    # a builder for variants of a family (the options describe the network), not a named
+    # network of the zoo: `cnnzoo list` shows it apart, list_models() leaves it out
+    generic: bool = False
 
     @property
     def summary(self) -> str:
@@ -65,11 +68,13 @@ def register_model(
     paper: str,
     input_size: tuple[int, int] | int,
     name: str | None = None,
+    generic: bool = False,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator that registers a model builder under ``name`` (default: the function's name).
 
     ``input_size`` is the spatial size (H, W) the model is meant for; the number of channels comes
-    from the builder's ``in_channels`` default.
+    from the builder's ``in_channels`` default. ``generic`` marks a builder of variants (``lenet``
+    with a choice of activation, pooling, dropout, ...) rather than one network of the zoo.
     """
     hw = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
 
@@ -98,6 +103,7 @@ def register_model(
             in_channels=params["in_channels"].default,
             input_size=(params["in_channels"].default, *hw),
             options=options,
+            generic=generic,
         )
         _REGISTRY[model_name] = info
         return fn
@@ -110,10 +116,15 @@ def _ensure_loaded() -> None:
     import cnnzoo.models  # noqa: F401
 
 
-def list_models(pattern: str = "*") -> list[str]:
-    """Registered model names matching a shell-style wildcard (``"resnet*"``, ``"*_d2l"``)."""
+def list_models(pattern: str = "*", *, generic: bool = False) -> list[str]:
+    """Registered model names matching a shell-style wildcard (``"resnet*"``, ``"*_d2l"``):
+    the zoo's networks, or with ``generic=True`` the generic builders of variants."""
     _ensure_loaded()
-    return sorted(n for n in _REGISTRY if fnmatch.fnmatchcase(n, pattern))
+    return sorted(
+        n
+        for n, info in _REGISTRY.items()
+        if info.generic == generic and fnmatch.fnmatchcase(n, pattern)
+    )
 
 
 def model_info(name: str) -> ModelInfo:
@@ -127,7 +138,7 @@ def model_info(name: str) -> ModelInfo:
             close = [n for n in sorted(_REGISTRY) if n.startswith(name[:4])][:5]
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         raise UnknownModelError(
-            f"unknown model {name!r}.{hint} Run `cnnzoo list` to see all {len(_REGISTRY)} models."
+            f"unknown model {name!r}.{hint} Run `cnnzoo list` to see them all."
         ) from None
 
 

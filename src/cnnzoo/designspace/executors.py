@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterable
 from multiprocessing.connection import Connection, wait
 
-from cnnzoo.designspace.trial import run_trial
+from cnnzoo.designspace.trial import run_task
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "make_executor", "split_cores"]
 
@@ -112,7 +112,7 @@ def _worker_main(conn: Connection, threads: int, parent: int) -> None:
             return
         if task is None:
             return
-        conn.send(run_trial(task | {"threads": threads}))
+        conn.send(run_task(task | {"threads": threads}))
 
 
 class _Worker:
@@ -245,7 +245,7 @@ class LocalExecutor(Executor):
 
 
 def _ray_trial(task: dict) -> dict:
-    return run_trial(task)
+    return run_task(task)
 
 
 class RayExecutor(Executor):

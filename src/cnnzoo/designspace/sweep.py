@@ -13,12 +13,11 @@ of the training set (``train_subset``), with the same recipe for every network.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from cnnzoo.designspace.sampling import SampleStats, format_count, parse_window,
 from cnnzoo.designspace.spaces import Ranges, get_space, ranges_for
 from cnnzoo.designspace.store import SweepStore
 from cnnzoo.designspace.trial import FAULTS_ENV
+from cnnzoo.locking import directory_lock
 
 __all__ = ["SWEEP_TRAIN_DEFAULTS", "SweepSpec", "SweepSummary", "run_sweep", "sweep_store"]
 
@@ -106,23 +106,6 @@ def sweep_store(out_dir: str | Path) -> SweepStore:
     if not path.exists():
         raise FileNotFoundError(f"{out_dir} holds no sweep ({STORE_NAME} is missing)")
     return SweepStore(path)
-
-
-@contextlib.contextmanager
-def _lock(out_dir: Path) -> Iterator[None]:
-    import fcntl
-
-    f = open(out_dir / ".lock", "w")  # noqa: SIM115 (held for the whole sweep)
-    try:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RuntimeError(
-                f"another sweep process is running in {out_dir}; wait for it or stop it"
-            ) from None
-        yield
-    finally:
-        f.close()
 
 
 def _data_shape(spec: SweepSpec) -> tuple[tuple[int, int, int], int]:
@@ -229,7 +212,7 @@ def run_sweep(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
-    with _lock(out):
+    with directory_lock(out, "sweep"):
         store = SweepStore(out / STORE_NAME)
         saved = store.spec()
         stats = None

@@ -17,7 +17,7 @@ import time
 import traceback
 from pathlib import Path
 
-__all__ = ["FAULTS_ENV", "run_trial"]
+__all__ = ["FAULTS_ENV", "run_task", "run_trial"]
 
 #: A testing aid: ``"3=raise,5=nan,7=kill"`` makes trial 3 raise, trial 5 diverge (a huge
 #: learning rate, so the trainer stops on a non-finite loss) and trial 7 kill its own worker
@@ -105,3 +105,27 @@ def _history(out_dir: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def run_task(task: dict) -> dict:
+    """What an executor's worker runs: a sweep trial, or the function named by
+    ``task["runner"]`` (``"cnnzoo.module:function"``, e.g. a claim's job), which takes the task
+    and returns a plain dict with at least ``status`` and ``message``, and never raises."""
+    runner = task.get("runner")
+    if runner is None:
+        return run_trial(task)
+    t0 = time.perf_counter()
+    module, _, name = str(runner).partition(":")
+    if not module.startswith("cnnzoo.") or not name:
+        return {"status": "failed", "message": f"refusing to run {runner!r}: not a cnnzoo task"}
+    try:
+        import importlib
+
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        return {
+            "status": "failed",
+            "wall_time": time.perf_counter() - t0,
+            "message": f"cannot load the task runner {runner!r}: {e}",
+        }
+    return fn(task)

@@ -19,7 +19,7 @@ from torch import nn
 from cnnzoo.models.base import SpatialOp, ZooModel, chain_out_size
 from cnnzoo.registry import register_model
 
-__all__ = ["LeNet", "lenet5", "lenet5_bn", "lenet5_relu"]
+__all__ = ["LeNet", "lenet", "lenet5", "lenet5_bn", "lenet5_relu"]
 
 _PAPER = "LeCun et al. 1998, Gradient-based learning applied to document recognition"
 
@@ -37,6 +37,8 @@ class LeNet(ZooModel):
         padding: padding of the first convolution (2 lets 28×28 images stand in for 32×32).
         batch_norm: insert batch normalisation after every convolution and hidden linear layer
             (D2L §8.5).
+        dropout: dropout probability after each hidden fully connected layer (AlexNet's
+            regulariser; 0 leaves the layers out, as in 1998).
         input_size: the (H, W) the classifier is sized for; LeNet flattens its last feature map,
             so it takes exactly this size.
     """
@@ -50,8 +52,11 @@ class LeNet(ZooModel):
         padding: int = 2,
         batch_norm: bool = False,
         input_size: int | tuple[int, int] = 28,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"LeNet dropout must be in [0, 1), got {dropout!r}")
         self.in_channels, self.num_classes = in_channels, num_classes
         h, w = _as_hw(input_size)
         ops = [SpatialOp(5, 1, padding), SpatialOp(2, 2), SpatialOp(5), SpatialOp(2, 2)]
@@ -70,6 +75,9 @@ class LeNet(ZooModel):
         def bn1d(c: int) -> list[nn.Module]:
             return [nn.BatchNorm1d(c)] if batch_norm else []
 
+        def drop() -> list[nn.Module]:
+            return [nn.Dropout(dropout)] if dropout > 0 else []
+
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 6, kernel_size=5, padding=padding),
             *bn2d(6),
@@ -85,9 +93,11 @@ class LeNet(ZooModel):
             nn.Linear(self.num_features, 120),
             *bn1d(120),
             act(),
+            *drop(),
             nn.Linear(120, 84),
             *bn1d(84),
             act(),
+            *drop(),
             nn.Linear(84, num_classes),
         )
 
@@ -130,3 +140,38 @@ def lenet5_bn(
     As in the book, the first convolution is unpadded, so a 28×28 image leaves a 4×4 map.
     """
     return LeNet(num_classes, in_channels, nn.Sigmoid, nn.AvgPool2d, 0, True, input_size)
+
+
+_ACTS: dict[str, Callable[[], nn.Module]] = {
+    "sigmoid": nn.Sigmoid,
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+}
+_POOLS: dict[str, type[nn.Module]] = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d}
+
+
+@register_model(family="lenet", year=1998, paper=_PAPER, input_size=28, generic=True)
+def lenet(
+    *,
+    num_classes: int = 10,
+    in_channels: int = 1,
+    act: str = "sigmoid",
+    pool: str = "avg",
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+    padding: int = 2,
+    input_size: int | tuple[int, int] = 28,
+) -> LeNet:
+    """Any LeNet-5 variant: activation (sigmoid, relu, tanh), pooling (avg, max), dropout,
+    batch norm — the ablations of AlexNet's and Ioffe & Szegedy's techniques on LeNet's shapes.
+
+    ``lenet()`` is ``lenet5``; ``lenet(act="relu", pool="max")`` is ``lenet5_relu``.
+    """
+    if act not in _ACTS:
+        raise ValueError(f"LeNet act must be one of {', '.join(_ACTS)}, got {act!r}")
+    if pool not in _POOLS:
+        raise ValueError(f"LeNet pool must be one of {', '.join(_POOLS)}, got {pool!r}")
+    return LeNet(
+        num_classes, in_channels, _ACTS[act], _POOLS[pool], int(padding), bool(batch_norm),
+        input_size, float(dropout),
+    )  # fmt: skip

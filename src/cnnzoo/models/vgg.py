@@ -36,8 +36,9 @@ class VGG(ZooModel):
     """A stack of VGG blocks and a 4096-4096 classifier with dropout.
 
     Args:
-        blocks: (number of 3×3 convolutions, channels) per block; each block ends with a 2×2 max
-            pooling, so a network of ``k`` blocks needs at least 2**k pixels per side.
+        blocks: (number of 3×3 convolutions, channels) per block, or (number, channels, kernel)
+            for another odd kernel size; each block ends with a 2×2 max pooling, so a network of
+            ``k`` blocks needs at least 2**k pixels per side.
         batch_norm: batch norm after every convolution.
         pool_size: adaptive average pooling of the last map to this size (torchvision's 7), or
             ``None`` to flatten it as it is (the book's), which fixes the input size.
@@ -46,7 +47,7 @@ class VGG(ZooModel):
 
     def __init__(
         self,
-        blocks: Sequence[tuple[int, int]],
+        blocks: Sequence[Sequence[int]],
         num_classes: int = 1000,
         in_channels: int = 3,
         batch_norm: bool = False,
@@ -60,16 +61,19 @@ class VGG(ZooModel):
         if not blocks:
             raise ValueError("VGG needs at least one block of (num_convs, channels)")
         for i, blk in enumerate(blocks):
-            if len(blk) != 2 or int(blk[0]) < 1 or int(blk[1]) < 1:
+            if len(blk) not in (2, 3) or min(int(v) for v in blk) < 1:
                 raise ValueError(
-                    f"VGG block {i} is {blk!r}; each block is (num_convs >= 1, channels >= 1)"
+                    f"VGG block {i} is {blk!r}; each block is (num_convs >= 1, channels >= 1) "
+                    f"or (num_convs, channels, odd kernel size)"
                 )
         self.in_channels, self.num_classes = in_channels, num_classes
-        self.blocks = tuple((int(n), int(c)) for n, c in blocks)
+        self.blocks = tuple(tuple(int(v) for v in blk) for blk in blocks)
         layers: list[nn.Module] = []
         c_in = in_channels
-        for num_convs, channels in self.blocks:
-            layers += vgg_block(num_convs, c_in, channels, batch_norm)
+        for blk in self.blocks:
+            num_convs, channels = blk[0], blk[1]
+            kernel = blk[2] if len(blk) == 3 else 3
+            layers += vgg_block(num_convs, c_in, channels, batch_norm, kernel)
             c_in = channels
         self.features = nn.Sequential(*layers)
         self.min_input_size = 2 ** len(self.blocks)
@@ -119,17 +123,23 @@ class VGG(ZooModel):
         self.classifier[-1] = nn.Linear(last.in_features, num_classes)
 
 
+@register_model(family="vgg", year=2014, paper=_PAPER, input_size=224, generic=True)
 def vgg(
-    blocks: Sequence[tuple[int, int]],
+    blocks: Sequence[Sequence[int]] = VGG_BLOCKS[11],
     *,
     num_classes: int = 1000,
     in_channels: int = 3,
     batch_norm: bool = False,
     dropout: float = 0.5,
+    hidden: int = 4096,
+    pool_size: int | None = 7,
+    input_size: int = 224,
 ) -> VGG:
-    """A VGG of your own design from a list of (num_convs, channels) blocks, e.g.
-    ``vgg([(1, 32), (2, 64), (2, 128)], num_classes=10, in_channels=1)`` for 28×28 images."""
-    return VGG(blocks, num_classes, in_channels, batch_norm, dropout)
+    """A VGG of your own design from a list of (num_convs, channels[, kernel]) blocks, e.g.
+    ``vgg([(1, 32), (2, 64), (2, 128)], num_classes=10, in_channels=1, hidden=256)`` for 28×28
+    images; ``pool_size=None`` flattens the last map as the book does (then ``input_size`` is
+    the one size it takes)."""
+    return VGG(blocks, num_classes, in_channels, batch_norm, dropout, hidden, pool_size, input_size)
 
 
 def _register(depth: int, batch_norm: bool) -> None:
