@@ -47,6 +47,20 @@ NOTES: dict[str, str] = {
 }
 
 
+def same_config(saved: dict, config) -> bool:
+    """Whether a recorded config is ``config``: settings added to TrainConfig since it was
+    recorded count as equal when they hold their default (the run did not use them)."""
+    from dataclasses import MISSING, fields
+
+    from cnnzoo.train import TrainConfig
+
+    defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
+    new = {
+        k: v for k, v in config.to_dict().items() if k in saved or defaults.get(k, MISSING) != v
+    }
+    return saved == new
+
+
 def budget_config(model: str, images: int, batch: int, seed: int, overrides: dict):
     return recipe_config(
         "fast", model, batch_size=batch, epochs=1, train_subset=images, val_size=0,
@@ -74,7 +88,7 @@ def run_model(model: str, config, runs: Path) -> dict:
     resume = (out / "checkpoints" / "last.json").exists()
     if resume:  # only the run of this very config is resumed
         saved = json.loads((out / "config.json").read_text())
-        resume = saved == config.to_dict()
+        resume = same_config(saved, config)
     if out.exists() and not resume:
         shutil.rmtree(out)
     t0 = time.perf_counter()
@@ -206,7 +220,7 @@ def main() -> None:
         for i, name in enumerate(names, 1):
             config = budget_config(name, args.images, args.batch_size, args.seed, overrides)
             done = record.get(name)
-            if done is not None and done["config"] == config.to_dict():
+            if done is not None and same_config(done["config"], config):
                 continue
             size = sizes[name]
             print(

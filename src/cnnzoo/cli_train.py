@@ -52,6 +52,7 @@ _TRAIN_FLAGS = {
         "validation images held out of the training split (count or fraction)",
     ),
     "--train-subset": ("train_subset", int, "train on a seeded subset of this many images"),
+    "--test-subset": ("test_subset", int, "evaluate on a fixed subset of this many test images"),
     "--resize": ("resize", int, "resize images to this size (the book's 224 or 96)"),
     "--crop-padding": ("crop_padding", int, "random crop with this much padding (0: off)"),
     "--erase-prob": ("erase_prob", float, "probability of random erasing per image"),

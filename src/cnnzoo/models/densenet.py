@@ -47,6 +47,8 @@ class DenseNet(ZooModel):
             memory at some cost in speed.
         bias: give the convolutions biases (the book's layers have them; torchvision's don't).
         init: ``"kaiming"`` (torchvision's) or ``"xavier"`` (the book's ``init_cnn``).
+        stem: ``"imagenet"`` (7×7/2 convolution and 3×3/2 max pooling) or ``"small"`` (one 3×3
+            convolution, the paper's CIFAR stem, for 28–32 pixel images).
     """
 
     def __init__(
@@ -61,22 +63,30 @@ class DenseNet(ZooModel):
         memory_efficient: bool = False,
         bias: bool = False,
         init: str = "kaiming",
+        stem: str = "imagenet",
     ) -> None:
         super().__init__()
         if init not in ("kaiming", "xavier"):
             raise ValueError(f"init must be 'kaiming' or 'xavier', got {init!r}")
+        if stem not in ("imagenet", "small"):
+            raise ValueError(f"stem must be 'imagenet' or 'small', got {stem!r}")
         self.in_channels, self.num_classes = in_channels, num_classes
-        self.features = nn.Sequential(
-            OrderedDict(
-                [
-                    ("conv0", nn.Conv2d(in_channels, num_init_features, 7, 2, 3, bias=bias)),
-                    ("norm0", nn.BatchNorm2d(num_init_features)),
-                    ("relu0", nn.ReLU(inplace=True)),
-                    ("pool0", nn.MaxPool2d(kernel_size=3, stride=2, padding=1)),
-                ]
+        if stem == "imagenet":
+            self.features = nn.Sequential(
+                OrderedDict(
+                    [
+                        ("conv0", nn.Conv2d(in_channels, num_init_features, 7, 2, 3, bias=bias)),
+                        ("norm0", nn.BatchNorm2d(num_init_features)),
+                        ("relu0", nn.ReLU(inplace=True)),
+                        ("pool0", nn.MaxPool2d(kernel_size=3, stride=2, padding=1)),
+                    ]
+                )
             )
-        )
-        ops = [SpatialOp(7, 2, 3), SpatialOp(3, 2, 1)]
+            ops = [SpatialOp(7, 2, 3), SpatialOp(3, 2, 1)]
+        else:  # pre-activation dense layers follow, so the stem is a bare convolution
+            conv0 = nn.Conv2d(in_channels, num_init_features, 3, 1, 1, bias=bias)
+            self.features = nn.Sequential(OrderedDict([("conv0", conv0)]))
+            ops = [SpatialOp(3, 1, 1)]
         channels = num_init_features
         for i, num_layers in enumerate(block_config):
             block = DenseBlock(
@@ -195,3 +205,27 @@ def densenet_d2l(*, num_classes: int = 10, in_channels: int = 1) -> DenseNet:
         bias=True,
         init="xavier",
     )
+
+
+@register_model(family="densenet", year=2017, paper=_PAPER, input_size=32, generic=True)
+def densenet(
+    *,
+    num_classes: int = 10,
+    in_channels: int = 3,
+    growth_rate: int = 12,
+    block_config: Sequence[int] = (6, 6, 6),
+    num_init_features: int = 24,
+    bn_size: int | None = 4,
+    drop_rate: float = 0.0,
+    stem: str = "small",
+) -> DenseNet:
+    """Any DenseNet; by default a DenseNet-BC for 32×32 images as in the paper's CIFAR section
+    (3×3 stem, three dense blocks, growth rate 12: DenseNet-BC-40, 0.18M parameters).
+
+    Huang et al., "Densely Connected Convolutional Networks", CVPR 2017.
+    """
+    return DenseNet(
+        int(growth_rate), tuple(int(b) for b in block_config), int(num_init_features),
+        bn_size=bn_size, drop_rate=float(drop_rate), num_classes=num_classes,
+        in_channels=in_channels, stem=stem,
+    )  # fmt: skip

@@ -26,7 +26,7 @@ from cnnzoo.blocks import BasicConv2d, Inception, conv_relu
 from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size
 from cnnzoo.registry import register_model
 
-__all__ = ["GoogLeNet", "InceptionAux", "googlenet", "googlenet_d2l"]
+__all__ = ["GoogLeNet", "InceptionAux", "InceptionNet", "googlenet", "googlenet_d2l", "inception_net"]
 
 _PAPER = "Szegedy et al. 2015, Going Deeper with Convolutions"
 
@@ -261,4 +261,100 @@ def googlenet_d2l(*, num_classes: int = 10, in_channels: int = 1) -> GoogLeNet:
         branch3_kernel=5,
         pools=D2L_POOLS,
         init="xavier",
+    )
+
+
+_SMALL_INCEPTION: tuple = (
+    (32, 48, 64, 8, 16, 16),  # -> 128 channels
+    (64, 64, 96, 16, 48, 32),  # -> 240
+    "pool",
+    (96, 48, 104, 8, 24, 32),  # -> 256
+)
+
+
+class InceptionNet(ZooModel):
+    """A small GoogLeNet for 28–32 pixel images: a 3×3 stem (64 channels) and a 3×3/2 max
+    pooling, then Inception blocks (``"pool"`` entries halve the size), global average pooling,
+    dropout and a linear classifier.
+
+    ``branches="3x3"`` replaces every Inception block by a single 3×3 convolution with
+    ``width`` times the block's output channels: one kernel size instead of four branches, the
+    ablation of what the parallel branches are worth (choose ``width`` for equal cost).
+    """
+
+    def __init__(
+        self,
+        blocks: Sequence = _SMALL_INCEPTION,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        batch_norm: bool = False,
+        branches: str = "all",
+        width: float = 1.0,
+        dropout: float = 0.4,
+        stem_width: int = 64,
+    ) -> None:
+        super().__init__()
+        if branches not in ("all", "3x3"):
+            raise ValueError(f"branches must be 'all' or '3x3', got {branches!r}")
+        if not width > 0:
+            raise ValueError(f"width must be > 0, got {width!r}")
+        self.in_channels, self.num_classes = in_channels, num_classes
+        conv_block = BasicConv2d if batch_norm else conv_relu
+        layers: list[nn.Module] = [
+            conv_block(in_channels, stem_width, kernel_size=3, padding=1),
+            nn.MaxPool2d(3, 2, 1),
+        ]
+        ops = [SpatialOp(3, 1, 1), SpatialOp(3, 2, 1)]
+        c = stem_width
+        for blk in blocks:
+            if blk == "pool":
+                layers.append(nn.MaxPool2d(3, 2, 1))
+                ops.append(SpatialOp(3, 2, 1))
+                continue
+            if len(blk) != 6:
+                raise ValueError(f"an Inception block is 6 channel counts or 'pool', got {blk!r}")
+            b1, b2r, b2, b3r, b3, b4 = (int(v) for v in blk)
+            out = b1 + b2 + b3 + b4
+            if branches == "all":
+                layers.append(Inception(c, b1, b2r, b2, b3r, b3, b4, conv_block, branch3_kernel=5))
+            else:
+                out = max(1, round(out * width))
+                layers.append(conv_block(c, out, kernel_size=3, padding=1))
+            c = out
+        self.features = nn.Sequential(*layers)
+        self.num_features = c
+        self.min_input_size = chain_min_size(ops)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(c, num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.dropout(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)))
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.num_classes = num_classes
+        self.fc = nn.Linear(self.num_features, num_classes)
+
+
+@register_model(family="googlenet", year=2014, paper=_PAPER, input_size=28, generic=True)
+def inception_net(
+    *,
+    num_classes: int = 10,
+    in_channels: int = 1,
+    blocks: Sequence = _SMALL_INCEPTION,
+    batch_norm: bool = False,
+    branches: str = "all",
+    width: float = 1.0,
+    dropout: float = 0.4,
+    stem_width: int = 64,
+) -> InceptionNet:
+    """A small GoogLeNet of Inception blocks for 28–32 pixel images, or (``branches="3x3"``)
+    the same network with one 3×3 convolution in place of each block's four branches.
+
+    Szegedy et al., "Going Deeper with Convolutions", CVPR 2015.
+    """
+    return InceptionNet(
+        blocks, num_classes, in_channels, batch_norm, branches, width, dropout, stem_width
     )

@@ -8,14 +8,17 @@ AlexNet's parameters and keeps the spatial structure to the end.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from cnnzoo.blocks import nin_block
-from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size
+from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size, chain_out_size
 from cnnzoo.registry import register_model
 
-__all__ = ["NiN", "nin"]
+__all__ = ["NiN", "NiNNet", "nin", "nin_net"]
 
 
 class NiN(ZooModel):
@@ -61,3 +64,107 @@ def nin(*, num_classes: int = 10, in_channels: int = 1, dropout: float = 0.5) ->
     """Network in Network as in D2L §8.3 (Lin et al., ICLR 2014): 1×1 convolutions and global
     average pooling instead of fully connected layers."""
     return NiN(num_classes, in_channels, dropout)
+
+
+class NiNNet(ZooModel):
+    """A NiN-style network of your own shapes, with the two choices NiN made as options.
+
+    Stages of (channels, kernel, stride, padding), each a spatial convolution followed — when
+    ``mlpconv`` — by two 1×1 convolutions (NiN's per-pixel MLP; without them, one convolution
+    per stage as in AlexNet), then a 3×3/2 max pooling. The head is NiN's (``"gap"``: dropout,
+    a block with one channel per class, global average pooling) or AlexNet's (``"fc"``:
+    flatten, two fully connected layers of ``hidden`` with dropout, a linear classifier; it
+    flattens the last map, so ``input_size`` is the one size it takes).
+    """
+
+    def __init__(
+        self,
+        stages: Sequence[Sequence[int]] = ((48, 5, 1, 2), (96, 3, 1, 1), (192, 3, 1, 1)),
+        num_classes: int = 10,
+        in_channels: int = 1,
+        mlpconv: bool = True,
+        head: str = "gap",
+        hidden: int = 512,
+        dropout: float = 0.5,
+        input_size: int = 28,
+    ) -> None:
+        super().__init__()
+        if head not in ("gap", "fc"):
+            raise ValueError(f"NiN head must be 'gap' or 'fc', got {head!r}")
+        if not stages or any(len(s) != 4 for s in stages):
+            raise ValueError(f"stages must be (channels, kernel, stride, padding) each: {stages!r}")
+        self.in_channels, self.num_classes = in_channels, num_classes
+        self.head_kind, self.mlpconv = head, mlpconv
+
+        def unit(c_in: int, c_out: int, k: int, s: int, p: int) -> nn.Module:
+            if mlpconv:
+                return nin_block(c_in, c_out, k, s, p)
+            return nn.Sequential(nn.Conv2d(c_in, c_out, k, s, p), nn.ReLU(inplace=True))
+
+        layers: list[nn.Module] = []
+        ops: list[SpatialOp] = []
+        c_in = in_channels
+        for c, k, s, p in (tuple(int(v) for v in st) for st in stages):
+            layers += [unit(c_in, c, k, s, p), nn.MaxPool2d(3, stride=2)]
+            ops += [SpatialOp(k, s, p), SpatialOp(3, 2)]
+            c_in = c
+        self.features = nn.Sequential(*layers)
+        self.num_features = c_in
+        self.min_input_size = chain_min_size(ops)
+        self.dropout = nn.Dropout(dropout)
+        if head == "gap":
+            self.classifier: nn.Module = unit(c_in, num_classes, 3, 1, 1)
+        else:
+            side = chain_out_size(input_size, ops)
+            if side < 1:
+                raise ValueError(
+                    f"this NiN needs at least {self.min_input_size}x{self.min_input_size} "
+                    f"images, not {input_size}"
+                )
+            self.fixed_input_size = (input_size, input_size)
+            self.classifier = nn.Sequential(
+                nn.Flatten(),
+                nn.Linear(c_in * side * side, hidden),
+                nn.ReLU(inplace=True),
+                nn.Dropout(dropout),
+                nn.Linear(hidden, hidden),
+                nn.ReLU(inplace=True),
+                nn.Dropout(dropout),
+                nn.Linear(hidden, num_classes),
+            )
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        if self.head_kind == "gap":
+            x = self.classifier(self.dropout(x))
+            return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        return self.classifier(x)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        raise NotImplementedError("build a new nin_net with the number of classes you need")
+
+
+@register_model(
+    family="nin", year=2013, paper="Lin et al. 2014, Network In Network", input_size=28,
+    generic=True,
+)  # fmt: skip
+def nin_net(
+    *,
+    num_classes: int = 10,
+    in_channels: int = 1,
+    stages: Sequence[Sequence[int]] = ((48, 5, 1, 2), (96, 3, 1, 1), (192, 3, 1, 1)),
+    mlpconv: bool = True,
+    head: str = "gap",
+    hidden: int = 512,
+    dropout: float = 0.5,
+    input_size: int = 28,
+) -> NiNNet:
+    """A NiN of your own shapes (default: three stages for 28×28 images), with or without the
+    1×1 convolutions (``mlpconv``) and with NiN's global-average-pooling head or AlexNet's
+    fully connected one (``head="fc"``) — the two choices NiN made, as options.
+
+    Lin, Chen & Yan, "Network In Network", ICLR 2014.
+    """
+    return NiNNet(stages, num_classes, in_channels, mlpconv, head, hidden, dropout, input_size)

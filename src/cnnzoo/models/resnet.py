@@ -19,7 +19,7 @@ from cnnzoo.blocks import BasicBlock, Bottleneck
 from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size
 from cnnzoo.registry import register_model
 
-__all__ = ["CifarResNet", "D2LResNet", "ResNet"]
+__all__ = ["CifarResNet", "D2LResNet", "ResNet", "cifar_resnet"]
 
 _PAPER = "He et al. 2016, Deep Residual Learning for Image Recognition"
 
@@ -354,3 +354,17 @@ def _register_cifar(depth: int, skip: bool) -> None:
 for _depth in (20, 32, 44, 56, 110):
     _register_cifar(_depth, skip=True)
     _register_cifar(_depth, skip=False)
+
+
+@register_model(family="resnet", year=2015, paper=_PAPER, input_size=32, generic=True)
+def cifar_resnet(
+    *,
+    num_classes: int = 10,
+    in_channels: int = 3,
+    depth: int = 20,
+    skip: bool = True,
+    shortcut: str = "A",
+) -> CifarResNet:
+    """The CIFAR networks of He et al. (CVPR 2016, §4.2) at any depth ``6n + 2``, residual
+    (``skip=True``) or plain: ``cifar_resnet(depth=56, skip=False)`` is ``plain56``."""
+    return CifarResNet(int(depth), num_classes, in_channels, shortcut, skip=bool(skip))

@@ -41,6 +41,9 @@ class TrainConfig:
     # (0: none, evaluate on the test split every epoch as the book does)
     val_size: float = 0
     train_subset: int | None = None  # train on a seeded subset of this many images
+    # evaluate on a fixed subset of this many test images (the same for every seed and run, so
+    # that runs compare on the same images; for budgets where evaluating is the cost)
+    test_subset: int | None = None
     resize: int | None = None
     crop_padding: int = 0  # random crop with this padding (0: no crop)
     pad_mode: str = "zero"
@@ -75,6 +78,10 @@ class TrainConfig:
             errors.append(f"EMA decay must be in (0, 1) (got {self.ema_decay})")
         if self.init not in (None, "xavier", "kaiming"):
             errors.append(f"init must be None, 'xavier' or 'kaiming' (got {self.init!r})")
+        if self.train_subset is not None and self.train_subset < 1:
+            errors.append(f"train_subset must be >= 1 (got {self.train_subset})")
+        if self.test_subset is not None and self.test_subset < 1:
+            errors.append(f"test_subset must be >= 1 (got {self.test_subset})")
         if self.val_size < 0:
             errors.append(f"val_size must be >= 0 (got {self.val_size})")
         if errors:

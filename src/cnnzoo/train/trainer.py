@@ -230,6 +230,9 @@ class Trainer:
             g = torch.Generator().manual_seed(cfg.seed + 1)
             idx = torch.randperm(len(train_ds), generator=g)[: cfg.train_subset]
             train_ds = train_ds.subset(idx)
+        if cfg.test_subset is not None and cfg.test_subset < len(test):
+            g = torch.Generator().manual_seed(12345)  # not the run's seed: the same images always
+            test = test.subset(torch.randperm(len(test), generator=g)[: cfg.test_subset])
         c, h, w = train_full.images.shape[1:]
         self.input_note = ""
         if cfg.resize is None:
