@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.cnnzoo-installed
 
-.PHONY: demo test test-slow lint data setup clean
+.PHONY: demo test test-slow lint data browser setup clean
 
 setup: $(STAMP)
 
@@ -19,13 +19,17 @@ $(STAMP): pyproject.toml
 data:
 	@bash scripts/ensure-fashion-mnist.sh
 
+# headless Chromium, for the test that renders the claims report (skipped with a reason without)
+browser:
+	@bash scripts/ensure-chromium.sh
+
 # The main job: train LeNet-5 and ResNet-20 on Fashion-MNIST with the `fast` recipe (about
 # 5 minutes on 2 cores) and print their accuracy, size, cost and speed side by side.
 # Finished runs in runs/demo are reused; an interrupted one is resumed.
 demo: setup data
 	$(VENV)/bin/cnnzoo compare lenet5 resnet20 --epochs 4 --out runs/demo
 
-test: setup data
+test: setup data browser
 	$(PY) -m pytest -q -m "not slow"
 
 test-slow: setup data

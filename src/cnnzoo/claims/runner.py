@@ -183,16 +183,17 @@ def run_job(task: dict) -> dict:
 
 
 def _with_data(job: Job, data: str | None, data_dir: str | None) -> Job:
+    """The job on another data set: its training, or a probe that reads data (``args["data"]``)."""
     from dataclasses import replace
 
-    if job.kind != "train" or (data is None and data_dir is None):
+    if data is None and data_dir is None:
         return job
-    train = dict(job.train or {})
-    if data is not None:
-        train["data"] = data
-    if data_dir is not None:
-        train["data_dir"] = str(data_dir)
-    return replace(job, train=train)
+    change = {k: v for k, v in (("data", data), ("data_dir", data_dir)) if v is not None}
+    if job.kind == "train":
+        return replace(job, train=dict(job.train or {}) | change)
+    if "data" in job.args:
+        return replace(job, args=dict(job.args) | change)
+    return job
 
 
 def _summary(claim: Claim, job: Job, out: dict) -> str:
