@@ -55,9 +55,7 @@ def same_config(saved: dict, config) -> bool:
     from cnnzoo.train import TrainConfig
 
     defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
-    new = {
-        k: v for k, v in config.to_dict().items() if k in saved or defaults.get(k, MISSING) != v
-    }
+    new = {k: v for k, v in config.to_dict().items() if k in saved or defaults.get(k, MISSING) != v}
     return saved == new
 
 

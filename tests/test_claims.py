@@ -151,7 +151,7 @@ def fabricate(claim_id: str, job: Job, direction: int, rng: random.Random) -> di
                 base = 100.0 * (1.8 ** (direction * (int(t) - 1)) if claim_id == "alexnet-parallel"
                                 else 1.0)  # fmt: skip
                 if claim_id != "alexnet-parallel" and favoured:
-                    base *= 0.7 ** direction  # the favoured network is slower per multiply-add
+                    base *= 0.7**direction  # the favoured network is slower per multiply-add
                 per_thread[str(t)] = [base * (1 + rng.gauss(0, noise * 3)) for _ in range(4)]
             variants[name] = {
                 "mult_adds": 1e6 * (2 if i == 0 else 1) if claim_id == "alexnet-parallel" else 1e6,
@@ -173,8 +173,8 @@ def fabricate(claim_id: str, job: Job, direction: int, rng: random.Random) -> di
     }
     if claim_id == "nin-gap-shift":
         lost = 0.02 * (1 - 0.5 * direction * q)
-        res["probes"] = {"shifted_accuracy": {"accuracy": {
-            str(k): acc - k * lost + (rng.gauss(0, noise) if k else 0) for k in (0, 2)}}}  # fmt: skip
+        shifted = {str(k): acc - k * lost + (rng.gauss(0, noise) if k else 0) for k in (0, 2)}
+        res["probes"] = {"shifted_accuracy": {"accuracy": shifted}}
     if claim_id == "d2l-table":
         res["test_acc"] = 0.5 + 0.1 * direction * q + rng.gauss(0, 0.3 if direction == 0 else 0)
     return res
@@ -236,7 +236,7 @@ def test_rule_with_missing_results_is_inconclusive() -> None:
     results = fabricated_results("alexnet-techniques", 1)
     results = {k: v for k, v in results.items() if not k.startswith("sigmoid")}
     analysis = claim.rule(claim.setting("smoke"), results)
-    relu = [f for f in analysis.findings if "ReLU" in f.statement][0]
+    relu = next(f for f in analysis.findings if "ReLU" in f.statement)
     assert relu.verdict == INCONCLUSIVE and analysis.verdict == INCONCLUSIVE
 
 
@@ -370,3 +370,17 @@ def test_report_renders_in_headless_chromium(smoke_run, tmp_path: Path) -> None:
     with Image.open(shot) as im:
         lo, hi = im.convert("L").getextrema()
     assert hi - lo > 100, "the rendered page is blank"
+
+
+def test_claims_run_on_ray(tmp_path: Path, data: Path) -> None:
+    pytest.importorskip("ray", reason="Ray is optional: pip install 'cnnzoo[ray]'")
+    lines: list[str] = []
+    out = run_claims(["resnet-gradients", "nin-params"], "smoke", tmp_path, executor="ray",
+                     workers=2, threads=1, data=str(data), log=lines.append)  # fmt: skip
+    assert any("Ray on a local Ray instance" in ln for ln in lines)
+    for cid in ("resnet-gradients", "nin-params"):
+        rec = load_record(tmp_path, "smoke", cid)
+        assert rec["jobs"] and all(j["status"] == "finished" for j in rec["jobs"].values())
+        assert out[cid].verdict in stats.VERDICTS
+    grads = load_record(tmp_path, "smoke", "resnet-gradients")["jobs"]["plain/seed0"]["result"]
+    assert len(grads["at_init"]) == grads["layers"] > 10  # every weight layer of plain-20

@@ -671,16 +671,30 @@ def _googlenet_rule(s: dict, results: dict) -> Analysis:
     findings = [
         _ratio_finding(
             "GoogLeNet is far cheaper than VGG (the papers' ImageNet networks, 224x224)",
-            "multiply-adds, GoogLeNet / VGG-16", f_g224, f_vgg224, 1.0, "<",
-        ),  # fmt: skip
-        _diff_finding("... and more accurate than VGG at a similar small cost",
-                      "test accuracy, GoogLeNet − VGG", acc.get(g), acc.get(vgg)),  # fmt: skip
-        _diff_finding("... and more accurate than NiN at a similar small cost",
-                      "test accuracy, GoogLeNet − NiN", acc.get(g), acc.get(nin)),  # fmt: skip
+            "multiply-adds, GoogLeNet / VGG-16",
+            f_g224,
+            f_vgg224,
+            1.0,
+            "<",
+        ),
+        _diff_finding(
+            "... and more accurate than VGG at a similar small cost",
+            "test accuracy, GoogLeNet − VGG",
+            acc.get(g),
+            acc.get(vgg),
+        ),
+        _diff_finding(
+            "... and more accurate than NiN at a similar small cost",
+            "test accuracy, GoogLeNet − NiN",
+            acc.get(g),
+            acc.get(nin),
+        ),
         _diff_finding(
             "the parallel branches beat one kernel size at equal cost",
-            "test accuracy, Inception − one 3x3 branch", acc.get(g), acc.get(one),
-        ),  # fmt: skip
+            "test accuracy, Inception − one 3x3 branch",
+            acc.get(g),
+            acc.get(one),
+        ),
     ]
     cols, rows = _cost_rows(v, acc)
     notes = [

@@ -26,7 +26,9 @@ from cnnzoo.blocks import BasicConv2d, Inception, conv_relu
 from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size
 from cnnzoo.registry import register_model
 
-__all__ = ["GoogLeNet", "InceptionAux", "InceptionNet", "googlenet", "googlenet_d2l", "inception_net"]
+__all__ = [
+    "GoogLeNet", "InceptionAux", "InceptionNet", "googlenet", "googlenet_d2l", "inception_net",
+]  # fmt: skip
 
 _PAPER = "Szegedy et al. 2015, Going Deeper with Convolutions"
 
