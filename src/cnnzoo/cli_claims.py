@@ -67,7 +67,7 @@ def cmd_claims_run(args: argparse.Namespace) -> int:
 def cmd_claims_report(args: argparse.Namespace) -> int:
     from cnnzoo.claims.report import write_report
 
-    md, html = write_report(args.out, args.budget, out_dir=args.report_dir)
+    md, html = write_report(args.out, args.budget, out_dir=args.report_dir, md_path=args.md)
     print(f"wrote {md} and {html}")
     if args.print:
         print(md.read_text())
@@ -129,5 +129,8 @@ def add_claims_commands(sub: argparse._SubParsersAction) -> None:
     rp = c.add_parser("report", help="write report.md and a self-contained report.html")
     common(rp)
     rp.add_argument("--report-dir", type=Path, help="where to write it (default: OUT/BUDGET)")
+    rp.add_argument(
+        "--md", type=Path, help="write the Markdown here (default: REPORT_DIR/report.md)"
+    )
     rp.add_argument("--print", action="store_true", help="print the Markdown report")
     rp.set_defaults(func=cmd_claims_report)

@@ -118,12 +118,16 @@ def write_report(
     budget: str = "cpu",
     out_dir: str | Path | None = None,
     claim_ids: list[str] | None = None,
+    md_path: str | Path | None = None,
 ) -> tuple[Path, Path]:
     """Write ``report.md``, ``report.html`` and ``figures/`` for the claims that have a record
-    at ``budget`` under ``root`` (into ``root/budget`` unless ``out_dir``); returns the paths."""
+    at ``budget`` under ``root`` (into ``root/budget`` unless ``out_dir``; the Markdown to
+    ``md_path`` when given, its figure links relative to it); returns the two paths."""
     root = Path(root)
     out = Path(out_dir) if out_dir else root / budget
     out.mkdir(parents=True, exist_ok=True)
+    md_path = Path(md_path) if md_path else out / "report.md"
+    fig_link = Path(os.path.relpath(out / "figures", md_path.parent)).as_posix()
     claims = list_claims()
     if claim_ids:
         wanted = set(claim_ids)
@@ -174,7 +178,7 @@ def write_report(
         if analysis.rows:
             md += [_md_table(analysis.columns, analysis.rows), ""]
         if fig is not None:
-            md += [f"![{claim.id}](figures/{fig.name})", ""]
+            md += [f"![{claim.id}]({fig_link}/{fig.name})", ""]
         md += [f"- {x}" for x in notes] + ([""] if notes else [])
         md += [f"Rerun: `{command}`", ""]
         img = ""
@@ -200,7 +204,7 @@ def write_report(
     head_md = [
         f"# Claims report — budget `{budget}`",
         "",
-        f"Written {stamp} by `cnnzoo claims report --budget {budget}` from the records in "
+        f"Written {stamp} by `{_report_command(root, budget)}` from the records in "
         f"`{root / budget / 'results'}`. Each verdict is computed by the claim's rule from "
         f"the runs: *reproduced* when the 95% interval lies wholly on the claimed side of the "
         f"threshold, *not reproduced* when it lies wholly on the other side, *inconclusive* "
@@ -209,7 +213,7 @@ def write_report(
         _md_table(scols, srows),
         "",
     ]
-    md_path, html_path = out / "report.md", out / "report.html"
+    html_path = out / "report.html"
     _atomic(md_path, "\n".join(head_md + md))
     page = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -229,6 +233,13 @@ def write_report(
         page = page.replace(f"<td>{html.escape(v)}</td>", f"<td>{_badge(v)}</td>")
     _atomic(html_path, page)
     return md_path, html_path
+
+
+def _report_command(root: Path, budget: str) -> str:
+    cmd = ["cnnzoo", "claims", "report", "--budget", budget]
+    if Path(root) != DEFAULT_ROOT:
+        cmd += ["--out", str(root)]
+    return shlex.join(cmd)
 
 
 def _data_names(rec: dict) -> set[str]:
