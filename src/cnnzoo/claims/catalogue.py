@@ -38,6 +38,7 @@ def _train(
     length = {
         "epochs": int(setting["epochs"]),
         "train_subset": setting.get("train_subset"),
+        "test_subset": setting.get("test_subset"),
         "max_steps": setting.get("max_steps"),
         "val_size": 0,  # every epoch evaluated on the test split, as the book does
         "seed": seed,
@@ -454,7 +455,7 @@ register_claim(
         ),
         settings=_SHORT
         | {
-            "cpu": {"seeds": 3, "epochs": 4, "train_subset": 10000},
+            "cpu": {"seeds": 3, "epochs": 3, "train_subset": 8000, "test_subset": 5000},
             "paper": {"seeds": 5, "epochs": 30, "train_subset": None},
         },
         experiment=lambda s: _fast_jobs(_vgg_variants(), s),
@@ -531,7 +532,7 @@ register_claim(
         ),
         settings=_SHORT
         | {
-            "cpu": {"seeds": 3, "epochs": 6, "train_subset": 10000},
+            "cpu": {"seeds": 3, "epochs": 3, "train_subset": 8000, "test_subset": 5000},
             "paper": {"seeds": 5, "epochs": 30, "train_subset": None},
         },
         experiment=lambda s: _fast_jobs(_NIN, s),
@@ -623,10 +624,11 @@ register_claim(
             "smoke": _SHORT["smoke"] | {"shifts": [0, 2], "test_images": 64},
             "cpu": {
                 "seeds": 3,
-                "epochs": 6,
-                "train_subset": 10000,
+                "epochs": 3,
+                "train_subset": 8000,
+                "test_subset": 5000,
                 "shifts": [0, 2, 4],
-                "test_images": 10000,
+                "test_images": 2000,
             },
             "paper": {
                 "seeds": 5,
@@ -741,7 +743,7 @@ register_claim(
         ),
         settings=_SHORT
         | {
-            "cpu": {"seeds": 3, "epochs": 4, "train_subset": 10000},
+            "cpu": {"seeds": 3, "epochs": 3, "train_subset": 8000, "test_subset": 5000},
             "paper": {"seeds": 5, "epochs": 30, "train_subset": None},
         },
         experiment=lambda s: _fast_jobs(_googlenet_variants(), s),
@@ -963,7 +965,13 @@ register_claim(
         ),
         settings={
             "smoke": _SHORT["smoke"] | {"depths": [8, 14]},
-            "cpu": {"seeds": 3, "epochs": 4, "train_subset": 8000, "depths": [20, 56]},
+            "cpu": {
+                "seeds": 3,
+                "epochs": 3,
+                "train_subset": 4000,
+                "test_subset": 2000,
+                "depths": [20, 56],
+            },
             "paper": {"seeds": 3, "epochs": 30, "train_subset": None, "depths": [20, 56, 110]},
         },
         experiment=_degradation_jobs,
@@ -1210,7 +1218,9 @@ register_claim(
         ),
         settings={
             "smoke": _speed_settings(_SHORT["smoke"], 4, 2, 0.05),
-            "cpu": _speed_settings({"seeds": 3, "epochs": 4, "train_subset": 10000}, 64, 5, 2.0),
+            "cpu": _speed_settings(
+                {"seeds": 3, "epochs": 3, "train_subset": 8000, "test_subset": 5000}, 64, 5, 2.0
+            ),
             "paper": _speed_settings({"seeds": 5, "epochs": 30, "train_subset": None}, 128, 5, 5),
         },
         experiment=lambda s: [*_fast_jobs(_RESNEXT, s), _speed_job(_RESNEXT, s)],
@@ -1309,7 +1319,9 @@ register_claim(
         ),
         settings={
             "smoke": _speed_settings(_SHORT["smoke"], 4, 2, 0.05),
-            "cpu": _speed_settings({"seeds": 3, "epochs": 4, "train_subset": 10000}, 64, 5, 2.0),
+            "cpu": _speed_settings(
+                {"seeds": 3, "epochs": 3, "train_subset": 8000, "test_subset": 5000}, 64, 5, 2.0
+            ),
             "paper": _speed_settings({"seeds": 5, "epochs": 30, "train_subset": None}, 128, 5, 5),
         },
         experiment=lambda s: [*_fast_jobs(_DENSE, s), _speed_job(_DENSE, s)],
