@@ -15,7 +15,7 @@ import pytest
 
 from cnnzoo.claims import stats
 from cnnzoo.claims.core import Finding, Job, get_claim, list_claims
-from cnnzoo.claims.runner import analyse, load_record, record_path, run_claims
+from cnnzoo.claims.runner import _with_data, analyse, load_record, record_path, run_claims
 from cnnzoo.claims.stats import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
@@ -256,11 +256,11 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory, data: Path) -> tuple[Pat
     return root, lines
 
 
-def test_smoke_budget_of_every_claim_runs_end_to_end(smoke_run) -> None:
+def test_smoke_budget_of_every_claim_runs_end_to_end(smoke_run, data: Path) -> None:
     root, lines = smoke_run
     for claim in list_claims():
         rec = load_record(root, "smoke", claim.id)
-        jobs = claim.jobs("smoke")
+        jobs = [_with_data(j, str(data), None) for j in claim.jobs("smoke")]
         assert set(rec["jobs"]) == {j.key for j in jobs}, claim.id
         for job in jobs:
             r = rec["jobs"][job.key]
@@ -274,7 +274,7 @@ def test_smoke_budget_of_every_claim_runs_end_to_end(smoke_run) -> None:
     # each training went through the trainer and is in the runs store
     from cnnzoo.store import RunStore
 
-    runs = RunStore(root / "smoke" / "runs.sqlite").list_runs()
+    runs = RunStore(root / "smoke" / "runs.sqlite").runs()
     trainings = sum(1 for c in list_claims() for j in c.jobs("smoke") if j.kind == "train")
     assert len(runs) == trainings
     timing = [ln for ln in lines if "timing job(s) alone" in ln]

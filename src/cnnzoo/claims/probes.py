@@ -134,7 +134,7 @@ def gradient_norms(args: dict) -> dict:
         opt.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(x), y)
         loss.backward()
-        return [float(m.weight.grad.norm()) for m in layers], float(loss)
+        return [float(m.weight.grad.norm()) for m in layers], float(loss.detach())
 
     x0, y0 = next(it)
     at_init, loss0 = norms_on(x0, y0)

@@ -85,10 +85,11 @@ def _md_table(cols: list[str], rows: list[list[str]]) -> str:
 
 
 def _html_table(cols: list[str], rows: list[list[str]]) -> str:
+    def cell(c: object) -> str:
+        return _badge(str(c)) if c in _COLOURS else html.escape(str(c))
+
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows
-    )
+    body = "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in r) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -223,14 +224,10 @@ def write_report(
         f"<em>reproduced</em> when the 95% interval lies wholly on the claimed side of the "
         f"threshold, <em>not reproduced</em> when wholly on the other side, "
         f"<em>inconclusive</em> when it straddles it.</p>"
-        + _html_table(scols, srows).replace(
-            "<td>" + REPRODUCED + "</td>", "<td>" + _badge(REPRODUCED) + "</td>"
-        )
+        + _html_table(scols, srows)
         + "".join(hs)
         + "</body></html>"
     )
-    for v in (NOT_REPRODUCED, INCONCLUSIVE):
-        page = page.replace(f"<td>{html.escape(v)}</td>", f"<td>{_badge(v)}</td>")
     _atomic(html_path, page)
     return md_path, html_path
 
