@@ -384,3 +384,17 @@ def test_claims_run_on_ray(tmp_path: Path, data: Path) -> None:
         assert out[cid].verdict in stats.VERDICTS
     grads = load_record(tmp_path, "smoke", "resnet-gradients")["jobs"]["plain/seed0"]["result"]
     assert len(grads["at_init"]) == grads["layers"] > 10  # every weight layer of plain-20
+
+
+def test_two_runs_on_one_directory_and_missing_data_are_refused(
+    tmp_path: Path, data: Path, capsys
+) -> None:
+    from cnnzoo.locking import directory_lock
+
+    with directory_lock(tmp_path / "smoke", "claims"), pytest.raises(RuntimeError, match="another"):
+        run_claims(["batchnorm"], "smoke", tmp_path, data=str(data), log=lambda m: None)
+    missing = tmp_path / "no-such-folder"
+    args = ["claims", "run", "batchnorm", "--budget", "smoke", "--out", str(tmp_path)]
+    assert main([*args, "--data", str(missing)]) == 2
+    assert "no-such-folder" in capsys.readouterr().err
+    assert not record_path(tmp_path, "smoke", "batchnorm").exists()

@@ -34,6 +34,7 @@ def cmd_claims_list(args: argparse.Namespace) -> int:
 def cmd_claims_run(args: argparse.Namespace) -> int:
     from cnnzoo.claims import list_claims, run_claims
     from cnnzoo.claims.report import write_report
+    from cnnzoo.data.errors import DataError
 
     ids = [c.id for c in list_claims()] if args.ids == ["all"] else args.ids
     log = (lambda m: None) if args.quiet else (lambda m: print(m, flush=True))
@@ -46,7 +47,7 @@ def cmd_claims_run(args: argparse.Namespace) -> int:
     except KeyError as e:
         print(f"cnnzoo: error: {e.args[0]}", file=sys.stderr)
         return 2
-    except RuntimeError as e:
+    except (RuntimeError, DataError) as e:
         print(f"cnnzoo: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

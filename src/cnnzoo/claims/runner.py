@@ -236,6 +236,11 @@ def run_claims(
     from cnnzoo.designspace.executors import make_executor
 
     claims = [get_claim(c) for c in claim_ids]
+    if data is not None or data_dir is not None:
+        # a wrong data set fails here, once, not in every training
+        from cnnzoo.data import load_dataset
+
+        load_dataset(data or "fashion-mnist", "test", data_dir, progress=False)
     base = Path(root) / budget
     with directory_lock(base, "claims"):
         records: dict[str, dict] = {}
