@@ -75,6 +75,29 @@ def test_a_run_stuck_at_chance_is_stopped_after_two_epochs(data: Path, tmp_path:
     assert result["epochs"] == 6
 
 
+def test_with_stop_unhealthy_off_the_run_goes_to_its_end(data: Path, tmp_path: Path) -> None:
+    # the same stuck run as above: not stopped after two epochs, noted, judged at its end
+    out = tmp_path / "runs" / "stuck-to-the-end"
+    result = train(tiny(data, lr=1e-7, epochs=4, batch_size=1, stop_unhealthy=False), out,
+                   quiet=True)  # fmt: skip
+    _assert_marked(out, "diverged", "did not learn")
+    assert result["epochs"] == 4 and "stayed at or above chance" in result["health_warning"]
+
+
+def test_a_late_start_is_not_judged_by_its_stall(data: Path) -> None:
+    from cnnzoo.train.health import HealthMonitor
+
+    losses = [1.39, 1.39, 1.39, 1.39, 0.6, 0.3]  # four epochs at chance (ln 4), then it learns
+    for stop, diagnosed in ((True, True), (False, False)):
+        mon = HealthMonitor(math.log(4), chance_acc=0.25, stop=stop)
+        for epoch, loss in enumerate(losses, 1):
+            mon.add_window(100 * epoch, loss)
+            mon.end_epoch(loss, epoch, steps=100, acc=0.25 if loss > 1 else 0.9)
+        mon.end_run(0.9)
+        assert (mon.diagnosis is not None) == diagnosed
+        assert (mon.warning is not None) == (not stop)
+
+
 def test_cli_and_runs_table_say_what_went_wrong(
     data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

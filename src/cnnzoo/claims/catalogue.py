@@ -44,6 +44,7 @@ def _train(
         "seed": seed,
         "model_options": dict(options or {}),
         "checkpoint_every": 60.0,
+        "stop_unhealthy": False,  # an experiment runs its whole budget; judged at the end
     }
     if base is not None:
         config = recipe_config(base, model, **(length | fields))

@@ -59,6 +59,9 @@ class TrainConfig:
     checkpoint_every: float = 120.0  # seconds between mid-epoch checkpoints
     checkpoint_every_steps: int | None = None
     recipe: str | None = None
+    # stop a run whose loss blows up or sits at chance (see train/health.py); False runs the
+    # whole budget and judges the run only at its end (experiments, where a late start counts)
+    stop_unhealthy: bool = True
 
     def __post_init__(self) -> None:
         errors = []

@@ -58,6 +58,16 @@ class HealthMonitor:
     high_since: int | None = None  # the step before the first window of the current stretch
     last_epoch_loss: float | None = None
     diagnosis: str | None = None  # set once the run is judged diverged
+    # False: a blow-up or a stall mid-run is only noted (``warning``) and the run goes on to
+    # its end, where it is judged (experiments that measure what a whole budget gives)
+    stop: bool = True
+    warning: str | None = None
+
+    def _judge(self, message: str) -> None:
+        if self.stop:
+            self.diagnosis = message
+        else:
+            self.warning = message
 
     def add_window(self, step: int, loss: float) -> str | None:
         """Record a window's mean loss; returns the diagnosis when the run blew up."""
@@ -70,7 +80,7 @@ class HealthMonitor:
         self.high_windows = self.high_windows + 1 if high else 0
         span = step - (self.high_since or 0)
         if self.high_windows >= BLOW_UP_WINDOWS and span >= BLOW_UP_STEPS:
-            self.diagnosis = (
+            self._judge(
                 f"the training loss blew up to {loss:.3g} at step {step} (chance level is "
                 f"{self.chance:.3g}, its best so far {best:.3g}): the network diverged."
                 + self.advice
@@ -107,7 +117,7 @@ class HealthMonitor:
         self.stalled_epochs = self.stalled_epochs + 1 if stalled else 0
         self.stalled_steps = self.stalled_steps + steps if stalled else 0
         if self.stalled_epochs >= STALL_EPOCHS and self.stalled_steps >= STALL_STEPS:
-            self.diagnosis = (
+            self._judge(
                 f"the training loss stayed at or above chance level ({epoch_loss:.3f}, chance "
                 f"{self.chance:.3f}) for {self.stalled_epochs} epochs up to epoch {epoch}: the "
                 f"network is not learning." + self._stall_advice()
@@ -133,7 +143,7 @@ class HealthMonitor:
 
     # the run's state; chance and advice come from the data and config each time
     _STATE = ("curve", "stalled_epochs", "stalled_steps", "high_windows", "high_since",
-              "last_epoch_loss", "diagnosis")  # fmt: skip
+              "last_epoch_loss", "diagnosis", "warning")  # fmt: skip
 
     def state_dict(self) -> dict:
         return {k: getattr(self, k) for k in self._STATE}

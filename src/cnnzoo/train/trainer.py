@@ -322,6 +322,7 @@ class Trainer:
             chance_acc=max(counts) / max(1, sum(counts)),
             advice=self._advice(cfg),
             advice_stalled=self._advice_stalled(cfg),
+            stop=cfg.stop_unhealthy,
         )
         self.ema = ModelEMA(self.model, cfg.ema_decay) if cfg.ema_decay else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
@@ -668,6 +669,7 @@ class Trainer:
             "per_class_acc": test.per_class_acc,
             "confusion": test.confusion,
             "train_loss_curve": self.health.curve,
+            "health_warning": self.health.warning,
             "chance_loss": self.health.chance,
         }
         if self.ema is not None:
