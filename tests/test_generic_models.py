@@ -97,6 +97,8 @@ def test_nin_net_parameters_by_hand() -> None:
     fc_head = (768 * 512 + 512) + (512 * 512 + 512) + (512 * 10 + 10)
     fc = create_model("nin_net", mlpconv=False, head="fc")
     assert count_params(fc) == body_plain + fc_head
+    # the class maps are the logits: no ReLU after the head's last layer
+    assert type(create_model("nin_net").classifier[-1]).__name__ == "Conv2d"
     assert fc(torch.randn(2, 1, 28, 28)).shape == (2, 10)
     with pytest.raises(ValueError, match="gap"):
         create_model("nin_net", head="mlp")

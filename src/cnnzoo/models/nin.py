@@ -72,7 +72,9 @@ class NiNNet(ZooModel):
     Stages of (channels, kernel, stride, padding), each a spatial convolution followed — when
     ``mlpconv`` — by two 1×1 convolutions (NiN's per-pixel MLP; without them, one convolution
     per stage as in AlexNet), then a 3×3/2 max pooling. The head is NiN's (``"gap"``: dropout,
-    a block with one channel per class, global average pooling) or AlexNet's (``"fc"``:
+    a block with one channel per class — its last layer linear: the class maps are the logits,
+    which a final ReLU would clip at zero, killing classes as in the book's ``nin`` — global
+    average pooling) or AlexNet's (``"fc"``:
     flatten, two fully connected layers of ``hidden`` with dropout, a linear classifier; it
     flattens the last map, so ``input_size`` is the one size it takes).
     """
@@ -112,8 +114,9 @@ class NiNNet(ZooModel):
         self.num_features = c_in
         self.min_input_size = chain_min_size(ops)
         self.dropout = nn.Dropout(dropout)
-        if head == "gap":
-            self.classifier: nn.Module = unit(c_in, num_classes, 3, 1, 1)
+        if head == "gap":  # the class maps are the logits: no ReLU after the last layer
+            layers_head = list(unit(c_in, num_classes, 3, 1, 1).children())[:-1]
+            self.classifier: nn.Module = nn.Sequential(*layers_head)
         else:
             side = chain_out_size(input_size, ops)
             if side < 1:
