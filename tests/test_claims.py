@@ -208,6 +208,18 @@ def test_the_twelve_claims_are_there() -> None:
         assert [j.spec() for j in c.jobs("smoke")] != [j.spec() for j in c.jobs("cpu")], c.id
 
 
+def test_every_group_of_a_claim_is_a_different_experiment() -> None:
+    # a copy-paste slip (two variants with the same network and settings) measures nothing
+    for claim in list_claims():
+        seen: dict[str, str] = {}
+        for job in claim.jobs("cpu"):
+            if job.seed != 0:
+                continue
+            key = json.dumps(job.spec(), sort_keys=True)
+            assert key not in seen, f"{claim.id}: {job.group} is {seen.get(key)} again"
+            seen[key] = job.group
+
+
 @pytest.mark.parametrize("claim_id", [c for c in ALL_CLAIMS if c != "resnet-gradients"])
 @pytest.mark.parametrize(
     ("direction", "verdict"), [(1, REPRODUCED), (-1, NOT_REPRODUCED), (0, INCONCLUSIVE)]
