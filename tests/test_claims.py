@@ -60,8 +60,11 @@ def test_mean_interval_by_hand() -> None:
 
 
 def test_paired_difference_uses_common_seeds() -> None:
-    iv = stats.paired_difference({0: 1.0, 1: 2.0, 2: 4.0, 7: 9.0}, {0: 0.0, 1: 1.0, 2: 2.0})
+    iv = stats.paired_difference({0: 1.0, 1: 2.0, 2: 4.0, 7: 9.0}, {2: 2.0, 0: 0.0, 1: 1.0})
+    # differences 1, 1, 2: sd 0.57735, t(0.975, 2) = 4.3027
+    half = 4.302653 * math.sqrt(1 / 3) / math.sqrt(3)
     assert iv.n == 3 and iv.value == pytest.approx(4 / 3)
+    assert (iv.low, iv.high) == pytest.approx((4 / 3 - half, 4 / 3 + half), abs=1e-5)
     with pytest.raises(ValueError, match="no seed"):
         stats.paired_difference({0: 1.0}, {1: 1.0})
 
@@ -96,6 +99,8 @@ def test_bootstrap_interval_holds_the_statistic() -> None:
         (Interval(-1.0, -1.5, -0.5, 3), ">", NOT_REPRODUCED),
         (Interval(0.2, -0.3, 0.7, 3), ">", INCONCLUSIVE),
         (Interval(-0.5, -1.0, 0.0, 3), ">", NOT_REPRODUCED),  # touching counts as the other side
+        (Interval(0.5, 0.0, 1.0, 3), ">", INCONCLUSIVE),  # not wholly on the claimed side
+        (Interval(-0.5, -1.0, 0.0, 3), "<", INCONCLUSIVE),
         (Interval(-1.0, -1.5, -0.5, 3), "<", REPRODUCED),
         (Interval(1.0, 0.5, 1.5, 3), "<", NOT_REPRODUCED),
         (Interval(0.2, -0.3, 0.7, 3), "<", INCONCLUSIVE),
