@@ -85,6 +85,15 @@ def _diff_finding(
     return Finding(statement, quantity, paired_difference(a, b), threshold, claimed, **fmt)  # type: ignore[arg-type]
 
 
+def _point(ax, x: float, values: dict[int, float] | None, label: str) -> None:
+    """One variant as a point: the mean over seeds with its 95% interval."""
+    vals = list((values or {}).values())
+    if vals:
+        iv = mean_interval(vals)
+        err = [[iv.value - iv.low], [iv.high - iv.value]] if iv.known else None
+        ax.errorbar(x, iv.value, yerr=err, marker="o", capsize=4, label=label)
+
+
 def _bars(ax, names: Sequence[str], values: dict, ylabel: str) -> None:
     """Mean and 95% interval per group as bars, each seed as a dot."""
     for i, g in enumerate(names):
@@ -509,12 +518,7 @@ def _nin_rule(s: dict, results: dict) -> Analysis:
     def plot(fig) -> None:
         ax = fig.add_subplot(1, 1, 1)
         for g, (model, opts) in _NIN.items():
-            p, _ = _cost(model, opts)
-            vals = list(acc.get(g, {}).values())
-            if vals:
-                iv = mean_interval(vals)
-                err = [[iv.value - iv.low], [iv.high - iv.value]] if iv.known else None
-                ax.errorbar(p, iv.value, yerr=err, marker="o", capsize=4, label=g)
+            _point(ax, _cost(model, opts)[0], acc.get(g), g)
         ax.set_xscale("log")
         ax.set_xlabel("parameters")
         ax.set_ylabel("test accuracy")
@@ -719,12 +723,7 @@ def _googlenet_rule(s: dict, results: dict) -> Analysis:
     def plot(fig) -> None:
         ax = fig.add_subplot(1, 1, 1)
         for name, (model, opts) in v.items():
-            _, f = _cost(model, opts)
-            vals = list(acc.get(name, {}).values())
-            if vals:
-                iv = mean_interval(vals)
-                err = [[iv.value - iv.low], [iv.high - iv.value]] if iv.known else None
-                ax.errorbar(f / 1e6, iv.value, yerr=err, marker="o", capsize=4, label=name)
+            _point(ax, _cost(model, opts)[1] / 1e6, acc.get(name), name)
         ax.set_xlabel("multiply-adds per image (millions)")
         ax.set_ylabel("test accuracy")
         ax.legend()

@@ -18,7 +18,6 @@ same budget directory.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shutil
@@ -87,16 +86,6 @@ def _save_record(root: str | Path, budget: str, claim_id: str, rec: dict) -> Non
 # --------------------------------------------------------------------------- one job
 
 
-def _finite(x: object) -> object:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_finite(v) for v in x]
-    return x
-
-
 _EVAL_KEYS = (
     "status", "diagnosis", "data", "test_acc", "test_loss", "best_val_acc", "epochs", "steps",
     "wall_time", "images_per_s", "params", "precision", "threads", "chance_loss",
@@ -163,9 +152,11 @@ def run_job(task: dict) -> dict:
 
             result = run_probe(job["probe"], dict(job.get("args", {})))
             status = "finished"
+        from cnnzoo.train.trainer import _json_safe
+
         return {
             "status": status,
-            "result": _finite(result),
+            "result": _json_safe(result),
             "wall_time": time.perf_counter() - t0,
             "message": result.get("diagnosis") if isinstance(result, dict) else None,
         }
