@@ -89,6 +89,7 @@ class NiNNet(ZooModel):
         hidden: int = 512,
         dropout: float = 0.5,
         input_size: int = 28,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         if head not in ("gap", "fc"):
@@ -98,10 +99,17 @@ class NiNNet(ZooModel):
         self.in_channels, self.num_classes = in_channels, num_classes
         self.head_kind, self.mlpconv = head, mlpconv
 
-        def unit(c_in: int, c_out: int, k: int, s: int, p: int) -> nn.Module:
-            if mlpconv:
+        def conv(c_in: int, c_out: int, k: int, s: int = 1, p: int = 0) -> list[nn.Module]:
+            bn = [nn.BatchNorm2d(c_out)] if batch_norm else []
+            return [nn.Conv2d(c_in, c_out, k, s, p), *bn, nn.ReLU(inplace=True)]
+
+        def unit(c_in: int, c_out: int, k: int, s: int, p: int) -> nn.Sequential:
+            if not batch_norm and mlpconv:
                 return nin_block(c_in, c_out, k, s, p)
-            return nn.Sequential(nn.Conv2d(c_in, c_out, k, s, p), nn.ReLU(inplace=True))
+            layers = conv(c_in, c_out, k, s, p)
+            if mlpconv:
+                layers += conv(c_out, c_out, 1) + conv(c_out, c_out, 1)
+            return nn.Sequential(*layers)
 
         layers: list[nn.Module] = []
         ops: list[SpatialOp] = []
@@ -163,11 +171,16 @@ def nin_net(
     hidden: int = 512,
     dropout: float = 0.5,
     input_size: int = 28,
+    batch_norm: bool = False,
 ) -> NiNNet:
     """A NiN of your own shapes (default: three stages for 28×28 images), with or without the
     1×1 convolutions (``mlpconv``) and with NiN's global-average-pooling head or AlexNet's
-    fully connected one (``head="fc"``) — the two choices NiN made, as options.
+    fully connected one (``head="fc"``) — the two choices NiN made, as options;
+    ``batch_norm`` after every convolution (not in the 2014 paper; it lets the deep stack of
+    plain convolutions train on a short budget).
 
     Lin, Chen & Yan, "Network In Network", ICLR 2014.
     """
-    return NiNNet(stages, num_classes, in_channels, mlpconv, head, hidden, dropout, input_size)
+    return NiNNet(
+        stages, num_classes, in_channels, mlpconv, head, hidden, dropout, input_size, batch_norm
+    )
