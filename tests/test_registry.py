@@ -28,7 +28,7 @@ def test_unknown_name_suggests_close_names() -> None:
     msg = str(err.value)
     assert "unknown model 'resnet19'" in msg and "resnet18" in msg and "cnnzoo list" in msg
     with pytest.raises(KeyError):  # also a KeyError, for callers that catch that
-        cnnzoo.create_model("vgg")
+        cnnzoo.create_model("vgg12")
 
 
 def test_unknown_option_names_the_valid_ones() -> None:
