@@ -311,6 +311,8 @@ def test_a_rerun_reuses_finished_jobs_and_reruns_only_missing_ones(smoke_run, da
     lost = sorted(rec["jobs"])[0]
     before = rec["jobs"].pop(lost)
     path.write_text(json.dumps(rec))
+    partial = analyse("batchnorm", "smoke", root)
+    assert partial.headline == "incomplete (7 of 8 jobs)" and not partial.complete
     lines.clear()
     run_claims(["batchnorm"], "smoke", root, data=str(data), log=lines.append)
     started = [ln for ln in lines if ln.strip().startswith("start")]

@@ -55,7 +55,7 @@ def cmd_claims_run(args: argparse.Namespace) -> int:
         return 130
     print()
     for cid, a in analyses.items():
-        print(f"{cid}: {a.verdict.upper()}")
+        print(f"{cid}: {a.headline.upper()}")
         for f in a.findings:
             print(f"  - {f.verdict:<15} {f.statement}: {f.describe()}")
         for note in a.notes:

@@ -127,10 +127,22 @@ class Analysis:
     rows: list[list[str]] = field(default_factory=list)
     plot: Callable | None = None  # plot(fig): draws the claim's figure
     notes: list[str] = field(default_factory=list)
+    progress: tuple[int, int] | None = None  # (jobs with a result, jobs of the experiment)
 
     @property
     def verdict(self) -> str:
         return combine([f.verdict for f in self.findings])
+
+    @property
+    def complete(self) -> bool:
+        return self.progress is None or self.progress[0] >= self.progress[1]
+
+    @property
+    def headline(self) -> str:
+        """The verdict, or how far the experiment is while some of its jobs have no result."""
+        if self.complete:
+            return self.verdict
+        return f"incomplete ({self.progress[0]} of {self.progress[1]} jobs)"
 
 
 @dataclass(frozen=True)

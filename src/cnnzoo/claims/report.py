@@ -86,7 +86,10 @@ def _md_table(cols: list[str], rows: list[list[str]]) -> str:
 
 def _html_table(cols: list[str], rows: list[list[str]]) -> str:
     def cell(c: object) -> str:
-        return _badge(str(c)) if c in _COLOURS else html.escape(str(c))
+        text = str(c)
+        return (
+            _badge(text) if text in _COLOURS or text.startswith("incomplete") else html.escape(text)
+        )
 
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
     body = "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in r) + "</tr>" for r in rows)
@@ -94,7 +97,7 @@ def _html_table(cols: list[str], rows: list[list[str]]) -> str:
 
 
 def _badge(verdict: str) -> str:
-    colour = _COLOURS.get(verdict, "#57606a")
+    colour = _COLOURS.get(verdict, "#57606a")  # grey: incomplete
     return f'<span class="badge" style="background:{colour}">{html.escape(verdict)}</span>'
 
 
@@ -142,7 +145,7 @@ def write_report(
             continue
         rec = load_record(root, budget, claim.id)
         analysis = analyse(claim, budget, root)
-        verdict = analysis.verdict
+        verdict = analysis.headline
         data = sorted(_data_names(rec))
         runs = sum(1 for j in rec["jobs"].values() if j["status"] in REUSABLE)
         summary.append((claim, verdict, f"{runs} job(s)"))
@@ -260,7 +263,7 @@ def records_summary(root: str | Path, budget: str) -> dict[str, str]:
     for claim in list_claims():
         if record_path(root, budget, claim.id).exists():
             try:
-                out[claim.id] = analyse(claim, budget, root).verdict
+                out[claim.id] = analyse(claim, budget, root).headline
             except (ValueError, KeyError, json.JSONDecodeError) as e:
                 out[claim.id] = f"unreadable record: {e}"
     return out

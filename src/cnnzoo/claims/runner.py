@@ -322,6 +322,7 @@ def analyse(claim: Claim | str, budget: str, root: str | Path = DEFAULT_ROOT) ->
     analysis = claim.rule(claim.setting(budget), rec["jobs"])
     expected = {j.key for j in claim.jobs(budget)}
     have = {k for k, v in rec["jobs"].items() if v["status"] in REUSABLE} & expected
+    analysis.progress = (len(have), len(expected))
     if len(have) < len(expected):
         failed = [k for k, v in rec["jobs"].items() if v["status"] == "failed"]
         note = f"{len(have)} of {len(expected)} jobs have results"
