@@ -166,11 +166,16 @@ def fabricate(claim_id: str, job: Job, direction: int, rng: random.Random) -> di
                 "saved_bytes_per_image": 1e6 * (3.0 ** (direction or 1) if favoured else 1.0),
                 "images_per_s": per_thread,
             }
+        out = {"variants": variants, "device": "cpu", "precision": "fp32", "batch_size": 4,
+               "input_size": [1, 28, 28]}  # fmt: skip
         if claim_id == "alexnet-parallel":  # the two-group network does fewer multiply-adds
             first, second = names
             variants[first]["mult_adds"], variants[second]["mult_adds"] = 2e6, 1.5e6
-        return {"variants": variants, "device": "cpu", "precision": "fp32", "batch_size": 4,
-                "input_size": [1, 28, 28]}  # fmt: skip
+            if direction == 1:  # a machine with a GPU: its own column, not a thread count
+                for v in variants.values():
+                    v["images_per_s"]["cuda"] = [5000.0, 5100.0, 4900.0, 5050.0]
+                out["gpu"] = {"name": "Fake GPU", "precision": "bf16"}
+        return out
     q = QUALITY[claim_id](job.group.split("@")[0] if claim_id == "batchnorm" else job.group)
     acc = 0.7 + 0.05 * direction * q + rng.gauss(0, noise)
     res = {
@@ -238,6 +243,9 @@ def test_rule_gives_all_three_verdicts(claim_id: str, direction: int, verdict: s
     assert analysis.findings and all(isinstance(f, Finding) for f in analysis.findings)
     assert analysis.verdict == verdict, [(f.statement, f.verdict) for f in analysis.findings]
     assert analysis.rows, "the rule makes a table of the numbers"
+    if claim_id == "alexnet-parallel" and direction == 1:
+        assert analysis.columns[-1] == "images/s, GPU (Fake GPU)"
+        assert any("On the GPU (Fake GPU" in n for n in analysis.notes)
 
 
 @pytest.mark.parametrize(

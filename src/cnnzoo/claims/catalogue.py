@@ -320,7 +320,7 @@ def _parallel_jobs(s: dict) -> list[Job]:
     threads = sorted({1, int(s.get("max_threads") or 0) or _cores()})
     args = {
         "variants": variants, "input_size": [1, size, size], "batch_size": s["batch_size"],
-        "threads": threads, "repeats": s["repeats"], "min_time": s["min_time"],
+        "threads": threads, "repeats": s["repeats"], "min_time": s["min_time"], "gpu": True,
     }  # fmt: skip
     return [Job("speed", "speed", 0, kind="probe", probe="train_speed", args=args, exclusive=True)]
 
@@ -340,7 +340,7 @@ def _parallel_rule(s: dict, results: dict) -> Analysis:
         return Analysis([_missing("more threads train faster", "speed-up", 1.2)])
     v = res["variants"]
     one, two = v["one group"], v["two groups"]
-    threads = sorted(one["images_per_s"], key=int)
+    threads = sorted((t for t in one["images_per_s"] if t.isdigit()), key=int)
     t_lo, t_hi = threads[0], threads[-1]
     speedup = ratio_interval(one["images_per_s"][t_hi], one["images_per_s"][t_lo])
     findings = [
@@ -373,12 +373,24 @@ def _parallel_rule(s: dict, results: dict) -> Analysis:
         + [mean_interval(x["images_per_s"][t]).format(1) for t in threads]
         for name, x in v.items()
     ]
-    notes = [
+    notes = []
+    if "cuda" in one["images_per_s"]:
+        cols.append(f"images/s, GPU ({res['gpu']['name']})")
+        for row, x in zip(rows, v.values(), strict=True):
+            row.append(mean_interval(x["images_per_s"]["cuda"]).format(1))
+        gpu_x = ratio_interval(one["images_per_s"]["cuda"], one["images_per_s"][t_hi])
+        notes.append(
+            f"On the GPU ({res['gpu']['name']}, {res['gpu']['precision']}) the one-group "
+            f"network trains {gpu_x.format(1)} times as fast as on {t_hi} CPU threads."
+        )
+    else:
+        notes.append("No GPU on this machine: the GPU column is measured where there is one.")
+    notes.append(
         f"Measured on {res['device']} ({res['precision']}, batch {res['batch_size']}, input "
         f"{'x'.join(map(str, res['input_size']))}); the two-group network does "
         f"{per_madd.format(2)} times the multiply-adds per second of the one-group network "
         f"with {t_hi} threads: grouped convolutions save arithmetic but run less efficiently."
-    ]
+    )
 
     def plot(fig) -> None:
         ax = fig.add_subplot(1, 1, 1)

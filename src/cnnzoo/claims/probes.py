@@ -45,18 +45,54 @@ def saved_activation_bytes(model: nn.Module, x: torch.Tensor) -> int:
     return int(sum(seen.values()))
 
 
+def _cost(spec: dict, size: tuple, classes: int) -> tuple[int, int]:
+    from cnnzoo.complexity import complexity
+
+    with torch.device("meta"):
+        net = _build(spec, classes, size[0])
+    c = complexity(net, size)
+    return c.params, c.flops
+
+
+def _train_step(spec: dict, dev: torch.device, prec: str, size: tuple, batch: int,
+                classes: int) -> tuple[Callable[[], None], float]:  # fmt: skip
+    """A training step of the variant on random data, and the activation bytes it keeps per
+    image for the backward pass."""
+    from cnnzoo.train.trainer import autocast_context
+
+    torch.manual_seed(0)
+    model = _build(spec, classes, size[0]).to(dev)
+    x = torch.randn(batch, *size, device=dev)
+    y = torch.randint(0, classes, (batch,), device=dev)
+    if prec != "fp32":
+        model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    model.train()
+    saved = saved_activation_bytes(model, x[:8]) / 8
+    opt = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
+
+    def step() -> None:
+        with autocast_context(dev, prec):
+            loss = F.cross_entropy(model(x).float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return step, saved
+
+
 def train_speed(args: dict) -> dict:
-    """Training-step images/s of each variant at each thread count, ``repeats`` times,
-    interleaved (variant and thread count change every measurement, so that a slow moment of
-    the machine hits all of them alike); with each variant's multiply-adds, parameters and the
+    """Training-step images/s of each variant on the CPU at each thread count, ``repeats``
+    times, interleaved (variant and thread count change every measurement, so that a slow
+    moment of the machine hits all of them alike) — and on the GPU too (key ``"cuda"``) when
+    ``args["gpu"]`` and there is one; with each variant's multiply-adds, parameters and the
     activation bytes one training step keeps per image."""
     from cnnzoo.bench import _timed
-    from cnnzoo.complexity import complexity
-    from cnnzoo.train.trainer import autocast_context, pick_device, pick_precision
+    from cnnzoo.train.trainer import pick_precision
 
-    dev = pick_device(args.get("device", "auto"))
-    prec = pick_precision(dev, args.get("precision", "auto"))
-    c, h, w = args.get("input_size", (1, 28, 28))
+    cpu = torch.device("cpu")
+    prec = pick_precision(cpu, args.get("precision", "auto"))
+    size = tuple(int(v) for v in args.get("input_size", (1, 28, 28)))
     batch = int(args.get("batch_size", 64))
     classes = int(args.get("num_classes", 10))
     thread_counts = [int(t) for t in args.get("threads", [torch.get_num_threads()])]
@@ -66,31 +102,11 @@ def train_speed(args: dict) -> dict:
     steps: dict[str, Callable[[], None]] = {}
     for spec in args["variants"]:
         name = spec["name"]
-        torch.manual_seed(0)
-        model = _build(spec, classes, c).to(dev)
-        cost = complexity(
-            spec["model"], (c, h, w), num_classes=classes, **dict(spec.get("options") or {})
-        )
-        x = torch.randn(batch, c, h, w, device=dev)
-        y = torch.randint(0, classes, (batch,), device=dev)
-        if prec != "fp32":
-            model.to(memory_format=torch.channels_last)
-            x = x.contiguous(memory_format=torch.channels_last)
-        model.train()
-        saved = saved_activation_bytes(model, x[:8]) / 8
-        opt = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
-
-        def step(model=model, x=x, y=y, opt=opt) -> None:
-            with autocast_context(dev, prec):
-                loss = F.cross_entropy(model(x).float(), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-
-        steps[name] = step
+        steps[name], saved = _train_step(spec, cpu, prec, size, batch, classes)
+        params, flops = _cost(spec, size, classes)
         variants[name] = {
-            "mult_adds": cost.flops,
-            "params": cost.params,
+            "mult_adds": flops,
+            "params": params,
             "saved_bytes_per_image": saved,
             "images_per_s": {str(t): [] for t in thread_counts},
         }
@@ -100,18 +116,27 @@ def train_speed(args: dict) -> dict:
             for t in thread_counts:
                 torch.set_num_threads(t)
                 for name, step in steps.items():
-                    seconds = _timed(step, dev, min_time)
+                    seconds = _timed(step, cpu, min_time)
                     variants[name]["images_per_s"][str(t)].append(batch / seconds)
     finally:
         torch.set_num_threads(saved_threads)
-    return {
+    out = {
         "variants": variants,
-        "device": str(dev),
+        "device": "cpu",
         "precision": prec,
         "batch_size": batch,
-        "input_size": [c, h, w],
+        "input_size": list(size),
         "machine_threads": saved_threads,
     }
+    if args.get("gpu") and torch.cuda.is_available():
+        gpu = torch.device("cuda")
+        gprec = pick_precision(gpu, "auto")
+        for spec in args["variants"]:
+            step, _ = _train_step(spec, gpu, gprec, size, batch, classes)
+            ips = [batch / _timed(step, gpu, min_time) for _ in range(repeats)]
+            variants[spec["name"]]["images_per_s"]["cuda"] = ips
+        out["gpu"] = {"name": torch.cuda.get_device_name(gpu), "precision": gprec}
+    return out
 
 
 def gradient_norms(args: dict) -> dict:
