@@ -67,12 +67,12 @@ def _acc_table(groups: Sequence[tuple[str, str]], acc: dict) -> tuple[list[str],
     return cols, rows
 
 
-def _missing(statement: str, quantity: str, threshold: float = 0.0, claimed: str = ">") -> Finding:
+def _missing(
+    statement: str, quantity: str, threshold: float = 0.0, claimed: str = ">", **fmt: object
+) -> Finding:
     """A finding without data (its runs failed or have not run): inconclusive."""
-    return Finding(
-        statement, quantity, Interval(math.nan, -math.inf, math.inf, 0, "none"), threshold,
-        claimed, **_PP,
-    )  # fmt: skip
+    nothing = Interval(math.nan, -math.inf, math.inf, 0, "none")
+    return Finding(statement, quantity, nothing, threshold, claimed, **(_PP | fmt))  # type: ignore[arg-type]
 
 
 def _diff_finding(
@@ -337,7 +337,9 @@ def _parallel_rule(s: dict, results: dict) -> Analysis:
     rec = results.get("speed")
     res = (rec or {}).get("result")
     if not res or rec.get("status") != "finished":
-        return Analysis([_missing("more threads train faster", "speed-up", 1.2)])
+        return Analysis(
+            [_missing("more threads train faster", "speed-up", 1.2, scale=1.0, unit="x")]
+        )
     v = res["variants"]
     one, two = v["one group"], v["two groups"]
     threads = sorted((t for t in one["images_per_s"] if t.isdigit()), key=int)
@@ -1198,8 +1200,16 @@ def _resnext_rule(s: dict, results: dict) -> Analysis:
     ]
     speed = _speed_of(results)
     if speed is None:
-        findings.append(_missing("grouped convolutions run slower per multiply-add", "ratio", 1.0,
-                                 "<"))  # fmt: skip
+        findings.append(
+            _missing(
+                "grouped convolutions run slower per multiply-add",
+                "ratio",
+                1.0,
+                "<",
+                scale=1.0,
+                unit="x",
+            )
+        )
     else:
         findings.append(
             Finding(
@@ -1291,7 +1301,11 @@ def _densenet_rule(s: dict, results: dict) -> Analysis:
     ]
     speed = _speed_of(results)
     if speed is None:
-        findings += [_missing("more memory", "ratio", 1.0), _missing("slower", "ratio", 1.0, "<")]
+        x = {"scale": 1.0, "unit": "x"}
+        findings += [
+            _missing("more memory", "ratio", 1.0, **x),
+            _missing("slower", "ratio", 1.0, "<", **x),
+        ]
     else:
         v = speed["variants"]
         findings += [

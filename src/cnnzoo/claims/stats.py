@@ -66,6 +66,8 @@ class Interval:
         return Interval(self.value * k, lo, hi, self.n, self.method)
 
     def format(self, digits: int = 3, scale: float = 1.0, unit: str = "") -> str:
+        if self.n == 0 or math.isnan(self.value):
+            return "no result"
         v = self.scaled(scale)
         if v.method == "exact" or v.low == v.high:
             return f"{v.value:.{digits}f}{unit}"
