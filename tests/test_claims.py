@@ -144,7 +144,10 @@ def fabricate(claim_id: str, job: Job, direction: int, rng: random.Random) -> di
     (-1) or carry noise only (0)."""
     noise = 0.08 if direction == 0 else 0.0003
     if job.kind == "probe" and job.probe == "gradient_norms":
-        tilt = direction * 2.0 if job.group == "plain" else 0.0
+        # +1: the plain network's gradients fade towards the input, the ResNet's do not;
+        # -1: the other way round; 0: both tilted at random
+        tilted = job.group == ("plain" if direction >= 0 else "resnet")
+        tilt = 2.0 if tilted and direction else 0.0
         tilt += rng.gauss(0, 1.5) if direction == 0 else 0.0
         norms = [10 ** (tilt * (i / 19 - 1)) for i in range(20)]
         return {"at_init": norms, "after": norms, "losses": [2.3], "layers": 20}

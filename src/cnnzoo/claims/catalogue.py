@@ -1057,17 +1057,22 @@ def _attenuation(norms: list[float]) -> float | None:
     return math.log10(first / last)
 
 
+def _abs(x: float | None) -> float | None:
+    return None if x is None else abs(x)
+
+
 def _grad_rule(s: dict, results: dict) -> Analysis:
     when = {"at_init": "at initialisation", "after": f"after {s['steps']} SGD steps"}
     att = {w: by_group(results, lambda r, w=w: _attenuation(r[w])) for w in when}
+    spread = {w: by_group(results, lambda r, w=w: _abs(_attenuation(r[w]))) for w in when}
     d = s["depth"]
     findings = [
         _diff_finding(
-            f"{label}, ResNet-{d}'s first layers get gradients as large as its last ones, "
-            f"where plain-{d}'s fade",
-            "log10(first-third / last-third gradient norm), ResNet − plain",
-            att[w].get("resnet"),
-            att[w].get("plain"),
+            f"{label}, ResNet-{d}'s first and last layers get gradients of the same order, "
+            f"where plain-{d}'s explode or vanish",
+            "|log10(first-third / last-third gradient norm)|, plain − ResNet",
+            spread[w].get("plain"),
+            spread[w].get("resnet"),
             scale=1.0,
             unit="",
             digits=2,
@@ -1098,7 +1103,11 @@ def _grad_rule(s: dict, results: dict) -> Analysis:
             ax.legend()
             ax.grid(alpha=0.3)
 
-    return Analysis(findings, cols, rows, plot)
+    notes = [
+        "The table keeps the sign: above 0 the first layers get larger gradients than the last "
+        "(exploding towards the input), below 0 smaller (vanishing)."
+    ]
+    return Analysis(findings, cols, rows, plot, notes)
 
 
 register_claim(
@@ -1113,7 +1122,8 @@ register_claim(
         measured=(
             "the gradient norm of every weight layer of plain-110 and ResNet-110 on a batch of "
             "real images, at initialisation and after a few SGD steps (no trainer, no "
-            "schedule); the log ratio of the first third's median norm to the last third's"
+            "schedule); the log ratio of the first third's median norm to the last third's: "
+            "far from 0 either way (exploding or vanishing) against near 0"
         ),
         settings={
             "smoke": {"seeds": 2, "depth": 20, "batch_size": 16, "steps": 2, "lr": 0.05},
