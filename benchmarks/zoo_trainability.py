@@ -44,6 +44,10 @@ NOTES: dict[str, str] = {
     "is never negative and dies once pushed below zero for every image: on this budget several "
     "classes die (per-class test accuracy 0; 0.33-0.44 in all, under SGD and AdamW at several "
     "rates, in the experiments behind the recipe); the book trains it 10 epochs at 224x224",
+    "plain44": "He et al.'s degradation: without shortcuts, the deeper the plain network the worse "
+    "it trains on the same budget - plain-20 0.797, plain-32 0.771, plain-44 0.729 (final "
+    "training loss 0.92, 0.97, 1.11), where ResNet-20/32/44 reach 0.820, 0.822, 0.823; the "
+    "claims lab measures it (`cnnzoo claims run resnet-degradation`)",
 }
 
 
