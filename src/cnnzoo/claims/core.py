@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from cnnzoo.claims.stats import Interval, combine, decide, mean_interval
+from cnnzoo.claims.stats import Interval, combine, decide
 
 __all__ = [
     "BUDGETS",
@@ -236,8 +236,3 @@ def by_group(
             continue
         out.setdefault(rec["group"], {})[int(rec["seed"])] = float(value)
     return out
-
-
-def group_mean(values: dict[str, dict[int, float]], group: str) -> Interval | None:
-    seeds = values.get(group)
-    return mean_interval(list(seeds.values())) if seeds else None
