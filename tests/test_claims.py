@@ -235,7 +235,13 @@ def test_every_group_of_a_claim_is_a_different_experiment() -> None:
             seen[key] = job.group
 
 
-@pytest.mark.parametrize("claim_id", [c for c in ALL_CLAIMS if c != "resnet-gradients"])
+#: the design-space claims have their own rule tests (test_claims_anynet.py)
+ANYNET = ("anynet-progression", "partial-metrics", "small-to-large", "regnet-rule")
+
+
+@pytest.mark.parametrize(
+    "claim_id", [c for c in ALL_CLAIMS if c != "resnet-gradients" and c not in ANYNET]
+)
 @pytest.mark.parametrize(
     ("direction", "verdict"), [(1, REPRODUCED), (-1, NOT_REPRODUCED), (0, INCONCLUSIVE)]
 )
@@ -305,8 +311,14 @@ def test_smoke_budget_of_every_claim_runs_end_to_end(smoke_run, data: Path) -> N
     from cnnzoo.store import RunStore
 
     runs = RunStore(root / "smoke" / "runs.sqlite").runs()
-    trainings = sum(1 for c in list_claims() for j in c.jobs("smoke") if j.kind == "train")
-    assert len(runs) == trainings
+    trainings = {j.spec_hash() for c in list_claims() for j in c.jobs("smoke") if j.kind == "train"}
+    assert len(runs) == len(trainings), "a job that several claims share is trained once"
+    shared = load_record(root, "smoke", "regnet-rule")["jobs"]
+    ran = load_record(root, "smoke", "anynet-progression")["jobs"]
+    assert set(shared) == set(ran)
+    for key, entry in shared.items():
+        assert entry["shared_from"] == "anynet-progression" and "shared_from" not in ran[key]
+        assert entry["result"] == ran[key]["result"] and entry["run_dir"] == ran[key]["run_dir"]
     timing = [ln for ln in lines if "timing job(s) alone" in ln]
     assert timing, "the timings run alone, after the trainings"
 
@@ -335,6 +347,20 @@ def test_a_rerun_reuses_finished_jobs_and_reruns_only_missing_ones(smoke_run, da
     lines.clear()
     run_claims(["batchnorm"], "smoke", root, data=str(other), log=lines.append)
     assert any("0 already done, 8 to run" in ln for ln in lines)
+
+
+def test_a_job_another_claim_ran_is_taken_from_its_record(smoke_run, data) -> None:
+    root, _ = smoke_run
+    path = record_path(root, "smoke", "regnet-rule")
+    path.unlink()  # as if the RegNet rule had never run: its networks are the progression's
+    lines: list[str] = []
+    analysis = run_claims(["regnet-rule"], "smoke", root, data=str(data), log=lines.append)
+    assert not any(ln.strip().startswith("start") for ln in lines), lines
+    n = len(get_claim("regnet-rule").jobs("smoke"))
+    assert f"regnet-rule: {n} job(s), {n} already done ({n} by another claim)" in lines
+    assert analysis["regnet-rule"].complete
+    jobs = load_record(root, "smoke", "regnet-rule")["jobs"]
+    assert {e["shared_from"] for e in jobs.values()} == {"anynet-progression"}
 
 
 def test_a_corrupt_record_is_refused_not_overwritten(tmp_path: Path, data: Path) -> None:

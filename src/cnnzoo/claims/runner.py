@@ -11,8 +11,10 @@ A claims directory holds, per budget::
 Running a claim again reuses every job whose record is there with the same spec (see
 :meth:`~cnnzoo.claims.core.Job.spec_hash`): kill it and rerun, and only the unfinished jobs run
 (an interrupted training resumes from its last checkpoint). A job whose spec changed (another
-setting, another data set, a changed recipe) runs again. A lock keeps two processes off the
-same budget directory.
+setting, another data set, a changed recipe) runs again. A job that another claim of the same
+budget has run with the same spec (e.g. the networks of a design-space sample that several
+claims judge) runs once and is recorded in each claim's record (``shared_from`` names the
+claim that ran it). A lock keeps two processes off the same budget directory.
 """
 
 from __future__ import annotations
@@ -236,14 +238,23 @@ def run_claims(
     with directory_lock(base, "claims"):
         records: dict[str, dict] = {}
         todo: list[tuple[Claim, Job]] = []
+        elsewhere = _finished_elsewhere(root, budget)
         for claim in claims:
             rec = load_record(root, budget, claim.id)
             jobs = [_with_data(j, data, data_dir) for j in claim.jobs(budget)]
-            keep = {}
+            keep, shared = {}, 0
             for job in jobs:
                 old = rec["jobs"].get(job.key)
-                if old and old.get("spec_hash") == job.spec_hash() and old["status"] in REUSABLE:
+                h = job.spec_hash()
+                if old and old.get("spec_hash") == h and old["status"] in REUSABLE:
                     keep[job.key] = old
+                elif h in elsewhere:
+                    # another claim ran the very same job: take its result, do not train again
+                    other, entry = elsewhere[h]
+                    keep[job.key] = entry | {
+                        "group": job.group, "seed": job.seed, "shared_from": other
+                    }  # fmt: skip
+                    shared += 1
                 else:
                     todo.append((claim, job))
             rec["jobs"] = keep  # results of jobs the claim no longer has are dropped
@@ -253,9 +264,10 @@ def run_claims(
             reused = len(keep)
             log(
                 f"{claim.id}: {len(jobs)} job(s), {reused} already done"
+                + (f" ({shared} by another claim)" if shared else "")
                 + (f", {len(jobs) - reused} to run" if len(jobs) > reused else "")
             )
-        total, count = len(todo), [0]
+        count = [0]
 
         def task_of(claim: Claim, job: Job) -> dict:
             return {
@@ -268,12 +280,18 @@ def run_claims(
             }
 
         jobs_of: dict[tuple[str, str], tuple[Claim, Job]] = {}
+        twins: dict[str, list[tuple[Claim, Job]]] = {}  # the same job in several claims
         tasks: list[dict] = []
         exclusive: list[dict] = []
         for claim, job in todo:
-            t = task_of(claim, job)
             jobs_of[(claim.id, job.key)] = (claim, job)
-            (exclusive if job.exclusive else tasks).append(t)
+            h = job.spec_hash()
+            if h in twins:  # run once, recorded for every claim that has it
+                twins[h].append((claim, job))
+                continue
+            twins[h] = [(claim, job)]
+            (exclusive if job.exclusive else tasks).append(task_of(claim, job))
+        total = len(tasks) + len(exclusive)
 
         def on_start(task: dict, worker: str) -> None:
             log(f"  start {task['claim']} {task['job']['key']} on {worker}")
@@ -281,10 +299,7 @@ def run_claims(
         def on_done(task: dict, out: dict) -> None:
             claim, job = jobs_of[(task["claim"], task["job"]["key"])]
             count[0] += 1
-            rec = records[claim.id]
-            rec["jobs"][job.key] = {
-                "group": job.group,
-                "seed": job.seed,
+            entry = {
                 "kind": job.kind,
                 "spec_hash": job.spec_hash(),
                 "status": out.get("status", "failed"),
@@ -293,7 +308,12 @@ def run_claims(
                 "result": out.get("result"),
                 "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
             }
-            _save_record(root, budget, claim.id, rec)
+            for c, j in twins[job.spec_hash()]:
+                rec = records[c.id]
+                rec["jobs"][j.key] = {"group": j.group, "seed": j.seed} | entry
+                if c.id != claim.id:
+                    rec["jobs"][j.key]["shared_from"] = claim.id
+                _save_record(root, budget, c.id, rec)
             log(f"[{count[0]}/{total}] {claim.id} {job.key}: {_summary(claim, job, out)}")
 
         if tasks:
@@ -312,6 +332,23 @@ def run_claims(
             finally:
                 torch.set_num_threads(saved)
         return {c.id: analyse(c, budget, root) for c in claims}
+
+
+def _finished_elsewhere(root: str | Path, budget: str) -> dict[str, tuple[str, dict]]:
+    """Every reusable job result of every claim's record at this budget, by spec hash (a
+    record that cannot be read is left to its own claim, which refuses it)."""
+    out: dict[str, tuple[str, dict]] = {}
+    folder = Path(root) / budget / "results"
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        try:
+            rec = load_record(root, budget, path.stem)
+        except ValueError:
+            continue
+        for entry in rec["jobs"].values():
+            h = entry.get("spec_hash")
+            if h and entry.get("status") in REUSABLE:
+                out.setdefault(h, (path.stem, entry))
+    return out
 
 
 def analyse(claim: Claim | str, budget: str, root: str | Path = DEFAULT_ROOT) -> Analysis:

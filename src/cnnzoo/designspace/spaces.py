@@ -266,6 +266,12 @@ class AnyNetSpec:
     sorted_depths: bool = False
     se: bool = False
 
+    def degrees_of_freedom(self, num_stages: int) -> int:
+        """How many parameters a draw sets: d_i and w_i per stage, b and g per stage or once
+        (the sorting constraints shrink the space, not the count)."""
+        n = num_stages
+        return 2 * n + (1 if self.shared_b else n) + (1 if self.shared_g else n)
+
     def __call__(self, draw: Draw, r: Ranges) -> AnyNetConfig:
         n = r.num_stages
         d = [draw.log_uniform(r.depth[0], r.depth[1], 1) for _ in range(n)]
@@ -291,6 +297,10 @@ class RegNetSpec:
 
     se: bool = False
     bottleneck_ratio: float = 1.0
+
+    def degrees_of_freedom(self, num_stages: int) -> int:
+        """d, w_0, w_a, w_m and g, whatever the number of stages (b is fixed)."""
+        return 5
 
     def __call__(self, draw: Draw, r: Ranges) -> Sample | None:
         d = draw.uniform(r.regnet_depth[0], r.regnet_depth[1], 1)
@@ -319,6 +329,11 @@ class DesignSpace:
     description: str
     sampler: SamplerFn = field(repr=False)
     kind: str = "anynet"  # "anynet" or "regnet": which parameters the analysis plots
+
+    def degrees_of_freedom(self, num_stages: int) -> int | None:
+        """The number of parameters a draw sets (None for a sampler that does not say)."""
+        dof = getattr(self.sampler, "degrees_of_freedom", None)
+        return int(dof(num_stages)) if dof is not None else None
 
     def sample(self, draw: Draw, ranges: Ranges) -> Sample | None:
         """One draw (None when the draw is invalid, e.g. a RegNet with too few stages)."""

@@ -28,7 +28,14 @@ from cnnzoo.designspace.store import SweepStore
 from cnnzoo.designspace.trial import FAULTS_ENV
 from cnnzoo.locking import directory_lock
 
-__all__ = ["SWEEP_TRAIN_DEFAULTS", "SweepSpec", "SweepSummary", "run_sweep", "sweep_store"]
+__all__ = [
+    "SWEEP_TRAIN_DEFAULTS",
+    "SweepSpec",
+    "SweepSummary",
+    "run_sweep",
+    "sweep_store",
+    "trial_config",
+]
 
 STORE_NAME = "sweep.sqlite"
 
@@ -119,12 +126,21 @@ def _data_shape(spec: SweepSpec) -> tuple[tuple[int, int, int], int]:
     return (int(c), int(h), int(w)), len(ds.classes)
 
 
-def _train_config(spec: SweepSpec, config: dict) -> dict:
+def trial_config(config: dict, **fields: object) -> dict:
+    """The training of one sampled network (an ``AnyNetConfig.to_dict()``), as a
+    :class:`~cnnzoo.train.TrainConfig` dict: the short recipe (:data:`SWEEP_TRAIN_DEFAULTS`)
+    with ``fields`` (data, epochs, subset, seed, any TrainConfig field) on top."""
     from cnnzoo.train import TrainConfig
 
     base = SWEEP_TRAIN_DEFAULTS | {
         "model": "anynet",
         "model_options": {"config": config, "zero_init_last_bn": True},
+    }
+    return TrainConfig.from_dict(base | fields).to_dict()
+
+
+def _train_config(spec: SweepSpec, config: dict) -> dict:
+    fields = {
         "data": spec.data,
         "data_dir": spec.data_dir,
         "epochs": spec.epochs,
@@ -133,7 +149,7 @@ def _train_config(spec: SweepSpec, config: dict) -> dict:
         "train_subset": spec.train_subset,
         "seed": spec.seed,
     }
-    return TrainConfig.from_dict(base | spec.train_options).to_dict()
+    return trial_config(config, **(fields | spec.train_options))
 
 
 def _create(spec: SweepSpec, store: SweepStore, log: Callable[[str], None]) -> SampleStats:
