@@ -282,3 +282,36 @@ def test_a_truncated_cifar_batch_is_reported_as_truncated(roots: dict[str, Path]
     with pytest.raises(DataError, match="truncated or corrupt CIFAR file") as e:
         load_dataset(spec, "train", download=False)
     assert str(e.value).startswith(str(path))
+
+
+def test_a_split_is_decoded_once_per_process_and_copies_are_independent(
+    roots: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cnnzoo.data import catalogue
+
+    spec, arrays = tiny_idx(roots["cache"] / "tiny")
+    decoded: list[str] = []
+    real = type(spec)._read
+
+    def counting(self, xpath, *args):
+        decoded.append(xpath.name)
+        return real(self, xpath, *args)
+
+    monkeypatch.setattr(type(spec), "_read", counting)
+    monkeypatch.setattr(catalogue, "_DECODED", {})
+    a = load_dataset(spec, "train", download=False)
+    b = load_dataset(spec, "train", download=False)
+    assert decoded == ["train-images-idx3-ubyte.gz"], "the second load comes from memory"
+    _same(b, arrays["train"])
+    a.images[0].fill_(7)  # one caller's change is not another's
+    _same(load_dataset(spec, "train", download=False), arrays["train"])
+    # a file changed on disk is read again (and checked again)
+    path = roots["cache"] / "tiny" / "train-labels-idx1-ubyte.gz"
+    y = arrays["train"][1].copy()
+    y[0] = (y[0] + 1) % 4
+    before = path.stat().st_mtime_ns
+    write(path, idx_bytes(y), gz=True)
+    os.utime(path, ns=(before + 10**9, before + 10**9))  # a later time, whatever the clock's grain
+    with pytest.raises(DataError, match="checksum mismatch"):
+        load_dataset(spec, "train", download=False)
+    assert len(decoded) == 2

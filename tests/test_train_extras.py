@@ -126,3 +126,36 @@ def test_compile_trains_like_eager(data: Path, tmp_path: Path) -> None:
     compiled = train(tiny(data, epochs=1, compile=True), tmp_path / "compiled", quiet=True,
                      plots=False)  # fmt: skip
     assert compiled["test_acc"] == pytest.approx(eager["test_acc"], abs=0.1)
+
+
+def test_the_test_split_is_evaluated_once_per_set_of_weights(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cnnzoo.train import trainer as trainer_module
+
+    calls: list[int] = []
+    real = trainer_module.evaluate
+
+    def counting(model, loader, *args, **kw):
+        calls.append(len(loader.dataset) if hasattr(loader, "dataset") else -1)
+        return real(model, loader, *args, **kw)
+
+    monkeypatch.setattr(trainer_module, "evaluate", counting)
+    # the curves: one test evaluation per epoch; the final one is the last epoch's, not redone
+    every = train(tiny(data, epochs=3), tmp_path / "every", quiet=True, plots=False)
+    assert len(calls) == 3
+    calls.clear()
+    # epoch_eval=False: only the final evaluation — of the same weights, so the same numbers
+    once = train(tiny(data, epochs=3), tmp_path / "once", quiet=True, plots=False,
+                 epoch_eval=False)  # fmt: skip
+    assert len(calls) == 1
+    assert once["test_acc"] == every["test_acc"] and once["test_loss"] == every["test_loss"]
+    assert once["confusion"] == every["confusion"]
+    rows = [json.loads(x) for x in (tmp_path / "once" / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 and all("test_acc" not in r and "train_loss" in r for r in rows)
+    # with a validation split: it is evaluated every epoch whatever epoch_eval says (it picks
+    # the best checkpoint), and the test split once, at the end
+    calls.clear()
+    train(tiny(data, epochs=2, val_size=8), tmp_path / "val", quiet=True, plots=False,
+          epoch_eval=False)  # fmt: skip
+    assert len(calls) == 3

@@ -126,7 +126,8 @@ def _job(key: str, group: str, idx: int, cand, s: dict, long: bool = False) -> J
         checkpoint_every=60.0,
         stop_unhealthy=False,  # a network that trains badly is a measurement, not an error
     )
-    return Job(key=key, group=group, seed=idx, train=train)
+    # only the final error is judged: the test split is evaluated once, at the end
+    return Job(key=key, group=group, seed=idx, train=train, args={"epoch_eval": False})
 
 
 def _space_jobs(s: dict, spaces: Sequence[str], window: str | None = None, n=None) -> list[Job]:

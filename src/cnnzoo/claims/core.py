@@ -42,7 +42,8 @@ class Job:
 
     ``kind="train"``: ``train`` holds the :class:`~cnnzoo.train.TrainConfig` fields (the runner
     fills in the data set); ``after`` lists probes run on the trained run directory (e.g.
-    accuracy on shifted test images). ``kind="probe"``: the probe ``probe`` of
+    accuracy on shifted test images) and ``args`` may hold ``epoch_eval=False`` (evaluate the
+    test split once, at the end, not after every epoch). ``kind="probe"``: the probe ``probe`` of
     :mod:`cnnzoo.claims.probes` called with ``args``. ``exclusive`` jobs (timings) run alone,
     with every core, after the others.
     """

@@ -123,7 +123,9 @@ def _train_job(job: dict, out_dir: Path, store: str | None, spec_hash: str) -> d
     if not (same and (out_dir / "eval.json").exists()):
         (out_dir / "eval.json").unlink(missing_ok=True)
         config = TrainConfig.from_dict(job["train"])
-        train(config, out_dir, resume=True, quiet=True, store=store, plots=False)
+        epoch_eval = bool(job.get("args", {}).get("epoch_eval", True))
+        train(config, out_dir, resume=True, quiet=True, store=store, plots=False,
+              epoch_eval=epoch_eval)  # fmt: skip
     result = _compact(out_dir)
     if job.get("after"):
         from cnnzoo.claims.probes import run_probe

@@ -230,6 +230,17 @@ class IdxSpec(DatasetSpec):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         xs, ys = self.files[split]
         xpath, ypath = location.paths[xs.name], location.paths[ys.name]
+        key = (self.name, split, verify, _file_id(xpath), _file_id(ypath))
+        if key not in _DECODED:  # a worker that trains many networks decodes the files once
+            if len(_DECODED) >= 4:
+                _DECODED.pop(next(iter(_DECODED)))
+            _DECODED[key] = self._read(xpath, ypath, xs, ys, verify)
+        x, y = _DECODED[key]
+        return x.clone(), y.clone()  # the caller may change its copy
+
+    def _read(
+        self, xpath: Path, ypath: Path, xs: FileSpec, ys: FileSpec, verify: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         images, _ = self._load_verified(xpath, xs, verify)
         labels, _ = self._load_verified(ypath, ys, verify)
         x, y = read_idx_pair(images, labels, len(self.classes), xpath, ypath)
@@ -255,6 +266,15 @@ class IdxSpec(DatasetSpec):
             else f"{fs.name}  (md5 {fs.md5})"
             for fs in self.downloads
         ]
+
+
+#: decoded IDX splits of this process, by file identity (a changed file is read again)
+_DECODED: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def _file_id(path: Path) -> tuple:
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 # ---------------------------------------------------------------------------- CIFAR data sets

@@ -190,12 +190,17 @@ class Trainer:
         quiet: bool = False,
         store: str | Path | None = None,
         plots: bool = True,
+        epoch_eval: bool = True,
     ) -> None:
         from cnnzoo.data import Augment, BatchLoader, load_dataset, train_val_split
 
         self.out_dir = Path(out_dir)
         self.ckpt_dir = self.out_dir / "checkpoints"
         self.quiet, self.plots = quiet, plots
+        # without a validation split, the per-epoch evaluation is on the test split: only for
+        # the curves, and skipped (the test split is evaluated once, at the end) when False
+        self.epoch_eval = epoch_eval
+        self._last_test: tuple[int, EvalResult] | None = None  # (step, result) of the last one
         has_run = (self.ckpt_dir / "last.json").exists()
         if has_run and not resume:
             raise ValueError(
@@ -567,12 +572,15 @@ class Trainer:
                 "elapsed": self.elapsed,
             }
             select = "val" if "val" in self.eval_loaders else "test"
-            res = self._evaluate(select)
-            metrics[f"{select}_loss"], metrics[f"{select}_acc"] = res.loss, res.acc
-            if self.ema is not None:
-                ema_res = self._evaluate(select, self.ema.module)
-                metrics[f"ema_{select}_acc"] = ema_res.acc
-            metrics["val_acc" if select == "val" else "test_acc"] = res.acc
+            res = None
+            if select == "val" or self.epoch_eval:
+                res = self._evaluate(select)
+                metrics[f"{select}_loss"], metrics[f"{select}_acc"] = res.loss, res.acc
+                if select == "test":
+                    self._last_test = (self.step, res)
+                if self.ema is not None:
+                    ema_res = self._evaluate(select, self.ema.module)
+                    metrics[f"ema_{select}_acc"] = ema_res.acc
             if finished_epoch or self.step >= self.total_steps:
                 self.epoch += 1
             self._acc = {"loss_sum": 0.0, "correct": 0, "seen": 0}
@@ -587,20 +595,27 @@ class Trainer:
                     self._window = [0.0, 0]
                 health.end_run(metrics["train_acc"])
             self.history.append(_json_safe(metrics))
-            best = res.acc > self.best_acc
+            best = res is not None and res.acc > self.best_acc
             if best:
                 self.best_acc = res.acc
             self._save(best=best)
             last_save = time.perf_counter()
             self._write_metrics()
-            self.store.log_epoch(self.run_id, len(self.history) - 1, metrics | {"val_acc": res.acc})
+            self.store.log_epoch(
+                self.run_id, len(self.history) - 1,
+                metrics | {"val_acc": res.acc if res is not None else None},
+            )  # fmt: skip
             if health.diagnosis is not None:
                 self._log(f"stopping: {health.diagnosis}")
+            evaluated = ""
+            if res is not None:
+                evaluated = f"  {select} loss {res.loss:.4f}  acc {res.acc:.4f}" + (
+                    f"  (ema {metrics[f'ema_{select}_acc']:.4f})" if self.ema else ""
+                )
             self._log(
                 f"epoch {metrics['epoch']:>3}/{cfg.epochs}  train loss {metrics['train_loss']:.4f}"
-                f"  acc {metrics['train_acc']:.4f}  {select} loss {res.loss:.4f}  acc {res.acc:.4f}"
-                + (f"  (ema {metrics[f'ema_{select}_acc']:.4f})" if self.ema else "")
-                + f"  {metrics['images_per_s']:,.0f} img/s  {train_time:.1f}s"
+                f"  acc {metrics['train_acc']:.4f}{evaluated}"
+                f"  {metrics['images_per_s']:,.0f} img/s  {train_time:.1f}s"
             )
 
     def _evaluate(self, split: str, model: nn.Module | None = None) -> EvalResult:
@@ -637,7 +652,10 @@ class Trainer:
             model, _ = load_trained_model(self.out_dir, which="best", device=str(self.device))
             if self.channels_last:
                 model.to(memory_format=torch.channels_last)
-        test = self._evaluate("test", model)
+        if model is self.model and self._last_test and self._last_test[0] == self.step:
+            test = self._last_test[1]  # the last epoch's evaluation, of these very weights
+        else:
+            test = self._evaluate("test", model)
         status, diagnosis = "finished", self.health.diagnosis
         if diagnosis is not None:
             status = "diverged"
@@ -703,10 +721,15 @@ def train(
     quiet: bool = False,
     store: str | Path | None = None,
     plots: bool = True,
+    epoch_eval: bool = True,
     **config_fields: object,
 ) -> dict:
     """Train a model in one call: ``cnnzoo.train(model="lenet5", epochs=2, out_dir="runs/x")``
-    or with a :class:`TrainConfig`. Returns the final metrics (see ``eval.json``)."""
+    or with a :class:`TrainConfig`. Returns the final metrics (see ``eval.json``).
+
+    ``epoch_eval=False`` skips the per-epoch evaluation on the test split when no validation
+    split is held out (the test split is then evaluated once, at the end): the same final
+    result, without the curves, and faster when the test split is large."""
     if config is None:
         recipe = config_fields.pop("recipe", None)
         if recipe:
@@ -720,5 +743,8 @@ def train(
     if out_dir is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out_dir = Path("runs") / f"{config.model}-{config.data}-{stamp}"
-    trainer = Trainer(config, out_dir, resume=resume, quiet=quiet, store=store, plots=plots)
+    trainer = Trainer(
+        config, out_dir, resume=resume, quiet=quiet, store=store, plots=plots,
+        epoch_eval=epoch_eval,
+    )  # fmt: skip
     return trainer.fit()
