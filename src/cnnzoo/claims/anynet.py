@@ -196,9 +196,11 @@ def _edf_plot(ax, errs: dict, groups: Sequence[str], title: str = "") -> None:
         vals = sorted(errs.get(g, {}).values())
         if not vals:
             continue
-        ys = [(i + 1) / len(vals) for i in range(len(vals))]
+        ys = [0.0] + [(i + 1) / len(vals) for i in range(len(vals))]
+        xs = [100 * v for v in [vals[0], *vals]]
         name = _LABEL.get(g.split("@")[0], g)
-        ax.step([100 * v for v in vals], ys, where="post", label=f"{name} (n={len(vals)})")
+        ax.step(xs, ys, where="post", label=f"{name} (n={len(vals)})")
+    ax.set_ylim(0, 1.02)
     ax.set_xlabel("test error (%)")
     ax.set_ylabel("cumulative share of networks")
     ax.grid(alpha=0.3)
