@@ -12,6 +12,8 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from cnnzoo.errors import ConfigError
+
 __all__ = [
     "BasicBlock",
     "BasicConv2d",
@@ -75,7 +77,7 @@ def vgg_block(
     torchvision's indices. ``kernel_size`` (odd, "same" padding) builds the wide-kernel
     counterpart VGG argued against."""
     if kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(f"VGG block kernel size must be odd and >= 1, got {kernel_size}")
+        raise ConfigError(f"VGG block kernel size must be odd and >= 1, got {kernel_size}")
     layers: list[nn.Module] = []
     for i in range(num_convs):
         c_in = in_channels if i == 0 else out_channels
@@ -159,7 +161,7 @@ class Bottleneck(nn.Module):
     ) -> None:
         super().__init__()
         if width % groups:
-            raise ValueError(
+            raise ConfigError(
                 f"bottleneck width {width} is not divisible by groups={groups}; "
                 f"choose a width that is a multiple of the number of groups"
             )
@@ -239,7 +241,7 @@ class Inception(nn.Module):
     ) -> None:
         super().__init__()
         if branch3_kernel % 2 == 0:
-            raise ValueError(f"branch3_kernel must be odd to keep the size, got {branch3_kernel}")
+            raise ConfigError(f"branch3_kernel must be odd to keep the size, got {branch3_kernel}")
         self.branch1 = conv_block(in_channels, ch1x1, kernel_size=1)
         self.branch2 = nn.Sequential(
             conv_block(in_channels, ch3x3red, kernel_size=1),
@@ -377,7 +379,7 @@ class SqueezeExcitation(nn.Module):
     def __init__(self, channels: int, squeeze_channels: int) -> None:
         super().__init__()
         if squeeze_channels < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"squeeze-excitation needs at least one squeeze channel, got {squeeze_channels}"
             )
         self.avgpool = nn.AdaptiveAvgPool2d(1)
@@ -416,7 +418,7 @@ class ResBottleneckBlock(nn.Module):
         super().__init__()
         w_b = out_channels if bottleneck_width is None else bottleneck_width
         if w_b < 1 or group_width < 1 or w_b % group_width:
-            raise ValueError(
+            raise ConfigError(
                 f"bottleneck width {w_b} is not divisible by group width {group_width}: the 3x3 "
                 "convolution must split its channels into whole groups"
             )

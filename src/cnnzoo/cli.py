@@ -8,7 +8,8 @@ import sys
 import textwrap
 from collections.abc import Sequence
 
-from cnnzoo.registry import UnknownModelError, list_models, model_info
+from cnnzoo.errors import CnnzooError, NonFiniteLossError
+from cnnzoo.registry import list_models, model_info
 
 
 def _human(n: float) -> str:
@@ -270,22 +271,24 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Only the errors a user can cause are printed as a message (cnnzoo.errors); anything
+    # else is a bug and shows its traceback.
     try:
         return int(args.func(args) or 0)
-    except (UnknownModelError, ValueError, TypeError) as e:
+    except NonFiniteLossError as e:
         print(f"cnnzoo: error: {e}", file=sys.stderr)
+        return 1
+    except CnnzooError as e:
+        print(f"cnnzoo: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the file system said no: a read-only directory, a full disk, ...
+        what = f" {e.filename}" if e.filename else ""
+        print(f"cnnzoo: error: cannot use{what}: {e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         hint = " Run the same command with --resume to continue." if args.command == "train" else ""
         print(f"\ncnnzoo: interrupted; what was saved is kept.{hint}", file=sys.stderr)
         return 130
-    except RuntimeError as e:
-        from cnnzoo.train.trainer import NonFiniteLossError
-
-        if not isinstance(e, NonFiniteLossError):
-            raise
-        print(f"cnnzoo: error: {e}", file=sys.stderr)
-        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,7 +34,6 @@ def cmd_claims_list(args: argparse.Namespace) -> int:
 def cmd_claims_run(args: argparse.Namespace) -> int:
     from cnnzoo.claims import list_claims, run_claims
     from cnnzoo.claims.report import write_report
-    from cnnzoo.data.errors import DataError
 
     ids = [c.id for c in list_claims()] if args.ids == ["all"] else args.ids
     log = (lambda m: None) if args.quiet else (lambda m: print(m, flush=True))
@@ -44,12 +43,6 @@ def cmd_claims_run(args: argparse.Namespace) -> int:
             threads=args.threads, address=args.ray_address, data=args.data,
             data_dir=args.data_dir, log=log,
         )  # fmt: skip
-    except KeyError as e:
-        print(f"cnnzoo: error: {e.args[0]}", file=sys.stderr)
-        return 2
-    except (RuntimeError, DataError) as e:
-        print(f"cnnzoo: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("\ninterrupted; run the same command again to resume", file=sys.stderr)
         return 130

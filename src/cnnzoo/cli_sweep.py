@@ -40,9 +40,6 @@ def cmd_sweep_run(args: argparse.Namespace) -> int:
             keep_checkpoints=args.keep_checkpoints,
             log=None if args.quiet else lambda m: print(m, flush=True),
         )
-    except (RuntimeError, FileNotFoundError) as e:
-        print(f"cnnzoo: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"\ninterrupted; run the same command again to resume {args.out}", file=sys.stderr)
         return 130
@@ -54,19 +51,15 @@ def cmd_sweep_run(args: argparse.Namespace) -> int:
 def cmd_sweep_analyze(args: argparse.Namespace) -> int:
     from cnnzoo.designspace.report import write_sweep_report
 
-    try:
-        path = write_sweep_report(
-            args.dirs,
-            out=args.out,
-            top=args.top,
-            bins=args.bins,
-            n_boot=args.bootstrap,
-            metric=args.metric,
-            labels=args.label,
-        )
-    except FileNotFoundError as e:
-        print(f"cnnzoo: error: {e}", file=sys.stderr)
-        return 2
+    path = write_sweep_report(
+        args.dirs,
+        out=args.out,
+        top=args.top,
+        bins=args.bins,
+        n_boot=args.bootstrap,
+        metric=args.metric,
+        labels=args.label,
+    )
     print(path.read_text() if args.print else f"report: {path}")
     return 0
 
@@ -82,11 +75,7 @@ def cmd_sweep_spaces(args: argparse.Namespace) -> int:
 def cmd_sweep_status(args: argparse.Namespace) -> int:
     from cnnzoo.designspace.sweep import sweep_store
 
-    try:
-        store = sweep_store(args.dir)
-    except FileNotFoundError as e:
-        print(f"cnnzoo: error: {e}", file=sys.stderr)
-        return 2
+    store = sweep_store(args.dir)
     spec = store.spec() or {}
     counts = store.counts()
     trials = store.trials()

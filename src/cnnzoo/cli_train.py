@@ -278,7 +278,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not db.exists():
         print(f"no runs recorded under {args.root} (no {db})", file=sys.stderr)
         return 1
-    runs = RunStore(db).runs()
+    runs = RunStore(db, readonly=True).runs()
     if args.format == "json":
         print(json.dumps(runs, indent=2, default=str))
         return 0

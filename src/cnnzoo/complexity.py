@@ -42,6 +42,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from cnnzoo.errors import ConfigError, UnknownOptionError
 from cnnzoo.models.anynet import AnyNet, AnyNetConfig, anynet
 from cnnzoo.models.base import ZooModel
 from cnnzoo.registry import create_model, model_info
@@ -144,7 +145,7 @@ def parse_input_size(text: str | Sequence[int]) -> InputSize:
         except ValueError:
             values = []
         if len(values) != 3:
-            raise ValueError(
+            raise ConfigError(
                 f"input size {text!r} must be channels x height x width, e.g. 1x28x28 or 3x224x224"
             )
         return _check_input_size(values)
@@ -157,7 +158,7 @@ def _check_input_size(size: object) -> InputSize:
         isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in size
     )
     if not ok:
-        raise ValueError(
+        raise ConfigError(
             f"input_size must be three positive integers (channels, height, width), got {size!r}"
         )
     return (int(size[0]), int(size[1]), int(size[2]))
@@ -165,7 +166,7 @@ def _check_input_size(size: object) -> InputSize:
 
 def _positive(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
 
@@ -428,7 +429,7 @@ def _measure(model: nn.Module, input_size: InputSize, label: str) -> list[LayerC
     except RuntimeError as e:  # a size a non-cnnzoo network cannot take
         c, h, w = input_size
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"{label} cannot take a {c}x{h}x{w} input: {first_line}") from None
+        raise ConfigError(f"{label} cannot take a {c}x{h}x{w} input: {first_line}") from None
     finally:
         for m in stubbed:
             del m.forward
@@ -537,7 +538,7 @@ def _resolve(
         return model, size, model_or_name
     if isinstance(model_or_name, AnyNetConfig):
         if options:
-            raise TypeError(f"unknown option(s) {sorted(options)} for an AnyNetConfig")
+            raise UnknownOptionError(f"unknown option(s) {sorted(options)} for an AnyNetConfig")
         if size is None:
             size = (in_channels or 3, 224, 224)
         with torch.device("meta"):
@@ -549,7 +550,7 @@ def _resolve(
         return model, size, "anynet"
     if isinstance(model_or_name, nn.Module):
         if options or num_classes is not None or in_channels is not None:
-            raise TypeError(
+            raise UnknownOptionError(
                 "num_classes, in_channels and model options apply to model names and configs, "
                 "not to a built network"
             )
@@ -571,7 +572,7 @@ def _default_size(model: nn.Module) -> InputSize:
     fixed = getattr(model, "fixed_input_size", None)
     if isinstance(model, ZooModel) and fixed is not None:
         return (model.in_channels, *fixed)
-    raise ValueError(
+    raise ConfigError(
         f"give the input_size (C, H, W) for this {type(model).__name__}: it has no registered "
         "default"
     )
@@ -604,16 +605,16 @@ def complexity(
     An input the network cannot take raises the model's own ``ValueError``.
     """
     if method not in ("auto", "analytic", "measured"):
-        raise ValueError(f"method must be 'auto', 'analytic' or 'measured', got {method!r}")
+        raise ConfigError(f"method must be 'auto', 'analytic' or 'measured', got {method!r}")
     if isinstance(model_or_name, AnyNetConfig):
         if adjust:
             model_or_name = model_or_name.adjusted("pycls" if adjust is True else adjust)
         if method != "measured":
             if options:
-                raise TypeError(f"unknown option(s) {sorted(options)} for an AnyNetConfig")
+                raise UnknownOptionError(f"unknown option(s) {sorted(options)} for an AnyNetConfig")
             size = (in_channels or 3, 224, 224) if input_size is None else input_size
             if in_channels is not None and parse_input_size(size)[0] != in_channels:
-                raise ValueError(
+                raise ConfigError(
                     f"in_channels={in_channels} contradicts the input size {tuple(size)}"
                 )
             num_classes = 1000 if num_classes is None else num_classes
@@ -626,7 +627,7 @@ def complexity(
     )
     if analytic:
         if not isinstance(model, AnyNet):
-            raise ValueError(
+            raise ConfigError(
                 f"analytic cost exists for AnyNet/RegNet only, not for {label}; "
                 "use method='measured'"
             )
@@ -671,7 +672,7 @@ def _pct(x: float) -> str:
 def format_summary(s: ModelSummary, fmt: Literal["table", "markdown"] = "table") -> str:
     """``s`` as a plain-text table or as Markdown: every layer, the totals, the stages."""
     if fmt not in ("table", "markdown"):
-        raise ValueError(f"format must be 'table' or 'markdown', got {fmt!r}")
+        raise ConfigError(f"format must be 'table' or 'markdown', got {fmt!r}")
     t = s.total
     classes = f", {s.num_classes} classes" if s.num_classes is not None else ""
     title = f"{s.model} at {_shape(t.input_size)}{classes}"

@@ -7,6 +7,8 @@ import fcntl
 from collections.abc import Iterator
 from pathlib import Path
 
+from cnnzoo.errors import BusyError
+
 __all__ = ["directory_lock"]
 
 
@@ -21,7 +23,7 @@ def directory_lock(directory: str | Path, what: str) -> Iterator[None]:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RuntimeError(
+            raise BusyError(
                 f"another {what} process is running in {directory}; wait for it or stop it"
             ) from None
         yield

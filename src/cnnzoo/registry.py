@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+from cnnzoo.errors import ConfigError, UnknownNameError, UnknownOptionError
+
 __all__ = [
     "ModelInfo",
     "UnknownModelError",
@@ -27,11 +29,8 @@ __all__ = [
 _COMMON = ("num_classes", "in_channels")
 
 
-class UnknownModelError(KeyError):
+class UnknownModelError(UnknownNameError):
     """Raised for a model name that is not registered."""
-
-    def __str__(self) -> str:  # KeyError quotes its message; show it plainly.
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -159,18 +158,18 @@ def create_model(
     unknown = sorted(set(options) - set(info.options))
     if unknown:
         valid = ", ".join(f"{k}={v!r}" for k, v in info.options.items()) or "none"
-        raise TypeError(
+        raise UnknownOptionError(
             f"{name} got unknown option(s) {', '.join(map(repr, unknown))}. "
             f"Valid options: {valid} (plus num_classes, in_channels)."
         )
     kwargs: dict[str, object] = dict(options)
     if num_classes is not None:
         if int(num_classes) < 1:
-            raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+            raise ConfigError(f"num_classes must be a positive integer, got {num_classes!r}")
         kwargs["num_classes"] = int(num_classes)
     if in_channels is not None:
         if int(in_channels) < 1:
-            raise ValueError(f"in_channels must be a positive integer, got {in_channels!r}")
+            raise ConfigError(f"in_channels must be a positive integer, got {in_channels!r}")
         kwargs["in_channels"] = int(in_channels)
     model = info.builder(**kwargs)
     model.model_name = name

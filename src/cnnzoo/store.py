@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cnnzoo.errors import MissingError, StateError
+
 __all__ = ["RunStore", "SQLiteStore"]
 
 _SCHEMA = """
@@ -43,23 +45,45 @@ CREATE TABLE IF NOT EXISTS epochs (
 
 class SQLiteStore:
     """One SQLite file shared by processes: WAL mode, a busy timeout, and every ``_connect()``
-    block one short ``BEGIN IMMEDIATE`` transaction. Subclasses give their ``_SCHEMA``."""
+    block one short ``BEGIN IMMEDIATE`` transaction; ``_read()`` blocks only read, and work on
+    a store the user may not write to. Subclasses give their ``_SCHEMA``.
+
+    ``readonly=True`` opens an existing store for reading only (it is never created or
+    changed). A file that is not an SQLite database is refused with a :class:`StateError`.
+    """
 
     _SCHEMA = ""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly
+        if readonly:
+            if not self.path.is_file():
+                raise MissingError(f"{self.path}: no such store")
+            with self._read() as db:
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _retry_locked(self._create)
+
+    def _create(self) -> None:
         db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
         try:
             db.execute("PRAGMA busy_timeout=60000")
-            db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            # readers never block the writer; switching needs the file to itself, so only the
+            # first process does it (a second one opening the file meanwhile is retried)
+            if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
             db.executescript(self._SCHEMA)  # CREATE ... IF NOT EXISTS: safe to race
+        except sqlite3.DatabaseError as e:
+            raise _explain(self.path, e) from None
         finally:
             db.close()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        if self.readonly:
+            raise StateError(f"{self.path} was opened for reading only")
         db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
         db.row_factory = sqlite3.Row
         try:
@@ -71,8 +95,59 @@ class SQLiteStore:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+        except sqlite3.DatabaseError as e:
+            raise _explain(self.path, e) from None
         finally:
             db.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reading: read-only, so that listing works on a store (or in a
+        directory) the user may not write to."""
+        uri = self.path.resolve().as_uri()
+        try:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60.0)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # a WAL database whose directory is read-only cannot make its -shm file: read the
+            # file as it is (nobody can be writing to it there anyway)
+            db = sqlite3.connect(f"{uri}?immutable=1", uri=True)
+        except sqlite3.DatabaseError as e:
+            raise _explain(self.path, e) from None
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("PRAGMA busy_timeout=60000")
+            yield db
+        except sqlite3.DatabaseError as e:
+            raise _explain(self.path, e) from None
+        finally:
+            db.close()
+
+
+def _explain(path: Path, e: sqlite3.DatabaseError) -> Exception:
+    """A database error as the user should see it (a lock timeout stays what it is)."""
+    text = str(e)
+    if "not a database" in text or "malformed" in text or "no such table" in text:
+        return StateError(
+            f"{path} is not a cnnzoo store ({text}); move it away (a new one is made) or point "
+            "at the right file"
+        )
+    if "readonly" in text or "unable to open" in text:
+        return StateError(f"{path}: cannot write the store ({text}); check the permissions")
+    return e
+
+
+def _retry_locked(fn, seconds: float = 60.0) -> None:
+    """Run ``fn``, again while another process holds the file ("database is locked")."""
+    deadline, wait = time.monotonic() + seconds, 0.02
+    while True:
+        try:
+            return fn()
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(wait)
+            wait = min(0.5, wait * 2)
 
 
 class RunStore(SQLiteStore):
@@ -119,12 +194,12 @@ class RunStore(SQLiteStore):
             )
 
     def runs(self) -> list[dict]:
-        with self._connect() as db:
+        with self._read() as db:
             rows = db.execute("SELECT * FROM runs ORDER BY created").fetchall()
         return [dict(r) for r in rows]
 
     def epochs(self, run_id: str) -> list[dict]:
-        with self._connect() as db:
+        with self._read() as db:
             rows = db.execute(
                 "SELECT metrics FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)
             ).fetchall()

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cnnzoo.claims.stats import Interval, combine, decide
+from cnnzoo.errors import ConfigError, UnknownNameError
 
 __all__ = [
     "BUDGETS",
@@ -168,7 +169,7 @@ class Claim:
 
     def setting(self, budget: str) -> dict:
         if budget not in BUDGETS:
-            raise ValueError(f"unknown budget {budget!r}; choose one of {', '.join(BUDGETS)}")
+            raise ConfigError(f"unknown budget {budget!r}; choose one of {', '.join(BUDGETS)}")
         return dict(self.settings[budget]) | {"budget": budget}
 
     def jobs(self, budget: str) -> list[Job]:
@@ -216,7 +217,7 @@ def get_claim(claim_id: str) -> Claim:
 
         close = difflib.get_close_matches(claim_id, list(_CLAIMS), n=3, cutoff=0.4)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise KeyError(
+        raise UnknownNameError(
             f"unknown claim {claim_id!r}.{hint} Run `cnnzoo claims list` to see them all."
         ) from None
 

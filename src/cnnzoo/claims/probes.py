@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnzoo.errors import ConfigError
 from cnnzoo.registry import create_model
 
 __all__ = ["PROBES", "run_probe", "saved_activation_bytes"]
@@ -240,7 +241,7 @@ PROBES: dict[str, tuple[Callable, bool]] = {
 
 def run_probe(name: str, args: dict, run_dir: str | Path | None = None) -> dict:
     if name not in PROBES:
-        raise ValueError(f"unknown probe {name!r}; known: {', '.join(PROBES)}")
+        raise ConfigError(f"unknown probe {name!r}; known: {', '.join(PROBES)}")
     fn, needs_run = PROBES[name]
     t0 = time.perf_counter()
     if needs_run:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cnnzoo.claims.core import Analysis, Claim, Job, get_claim
+from cnnzoo.errors import StateError
 from cnnzoo.locking import directory_lock
 
 __all__ = [
@@ -66,11 +67,11 @@ def load_record(root: str | Path, budget: str, claim_id: str) -> dict:
         if not isinstance(rec, dict) or not isinstance(rec.get("jobs"), dict):
             raise ValueError("it has no 'jobs' table")
     except (json.JSONDecodeError, ValueError) as e:
-        raise ValueError(
+        raise StateError(
             f"{path} is not a claim record ({e}); move it away to start the claim afresh"
         ) from None
     if rec.get("claim") != claim_id or rec.get("budget") != budget:
-        raise ValueError(
+        raise StateError(
             f"{path} holds claim {rec.get('claim')!r} at budget {rec.get('budget')!r}, not "
             f"{claim_id!r} at {budget!r}; move it away"
         )

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from cnnzoo.errors import ConfigError
+
 __all__ = ["Augment", "AugmentParams"]
 
 
@@ -29,10 +31,10 @@ def _pair(v: int | tuple[int, int] | None, what: str) -> tuple[int, int] | None:
     else:
         t = tuple(v)
         if len(t) != 2:
-            raise ValueError(f"{what} must be a positive int or (height, width), got {v!r}")
+            raise ConfigError(f"{what} must be a positive int or (height, width), got {v!r}")
         hw = (int(t[0]), int(t[1]))
     if min(hw) < 1:
-        raise ValueError(f"{what} must be a positive int or (height, width), got {v!r}")
+        raise ConfigError(f"{what} must be a positive int or (height, width), got {v!r}")
     return hw
 
 
@@ -94,19 +96,19 @@ class Augment:
         _pair(self.crop, "crop")
         _pair(self.resize, "resize")
         if self.pad_mode not in ("zero", "reflect"):
-            raise ValueError(f"pad_mode must be 'zero' or 'reflect', got {self.pad_mode!r}")
+            raise ConfigError(f"pad_mode must be 'zero' or 'reflect', got {self.pad_mode!r}")
         if int(self.padding) < 0:
-            raise ValueError(f"padding must be >= 0, got {self.padding}")
+            raise ConfigError(f"padding must be >= 0, got {self.padding}")
         if not 0.0 <= float(self.erase_prob) <= 1.0:
-            raise ValueError(f"erase_prob must be in [0, 1], got {self.erase_prob}")
+            raise ConfigError(f"erase_prob must be in [0, 1], got {self.erase_prob}")
         lo, hi = self.erase_scale
         if not 0 < lo <= hi <= 1:
-            raise ValueError(f"erase_scale must satisfy 0 < lo <= hi <= 1, got {self.erase_scale}")
+            raise ConfigError(f"erase_scale must satisfy 0 < lo <= hi <= 1, got {self.erase_scale}")
         lo, hi = self.erase_ratio
         if not 0 < lo <= hi:
-            raise ValueError(f"erase_ratio must satisfy 0 < lo <= hi, got {self.erase_ratio}")
+            raise ConfigError(f"erase_ratio must satisfy 0 < lo <= hi, got {self.erase_ratio}")
         if int(self.cutout) < 0:
-            raise ValueError(f"cutout must be >= 0, got {self.cutout}")
+            raise ConfigError(f"cutout must be >= 0, got {self.cutout}")
 
     # --------------------------------------------------------------------------- geometry
 
@@ -132,12 +134,12 @@ class Augment:
         ch, cw = self.crop_size(in_hw)
         p = self.padding
         if ch > h + 2 * p or cw > w + 2 * p:
-            raise ValueError(
+            raise ConfigError(
                 f"crop {ch}x{cw} is larger than the {h}x{w} images padded by {p} "
                 f"({h + 2 * p}x{w + 2 * p})"
             )
         if self.pad_mode == "reflect" and p >= min(h, w):
-            raise ValueError(f"reflect padding {p} must be smaller than the image ({h}x{w})")
+            raise ConfigError(f"reflect padding {p} must be smaller than the image ({h}x{w})")
 
     # ------------------------------------------------------------------------------ draws
 

@@ -1,13 +1,7 @@
-"""The one error type of the data package."""
+"""The one error type of the data package (defined with the others in :mod:`cnnzoo.errors`)."""
 
 from __future__ import annotations
 
+from cnnzoo.errors import DataError
+
 __all__ = ["DataError"]
-
-
-class DataError(ValueError):
-    """A data set is missing, corrupt or inconsistent.
-
-    The message names the file (or folder) and the problem, and where it helps, what to do about
-    it. A ``ValueError`` so that the command line reports it as a one-line error.
-    """

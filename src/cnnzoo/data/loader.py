@@ -18,6 +18,7 @@ import torch
 from cnnzoo.data.augment import Augment, AugmentParams
 from cnnzoo.data.dataset import ImageDataset
 from cnnzoo.data.seeding import generator
+from cnnzoo.errors import ConfigError
 
 __all__ = ["BatchLoader"]
 
@@ -57,15 +58,15 @@ class BatchLoader:
         dtype: torch.dtype = torch.float32,
     ) -> None:
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         if world_size < 1 or not 0 <= rank < world_size:
-            raise ValueError(
+            raise ConfigError(
                 f"need 0 <= rank < world_size, got rank={rank}, world_size={world_size}"
             )
         if len(dataset) == 0:
-            raise ValueError(f"{dataset.name}: the data set is empty")
+            raise ConfigError(f"{dataset.name}: the data set is empty")
         if not dtype.is_floating_point:
-            raise ValueError(f"dtype must be a floating-point type, got {dtype}")
+            raise ConfigError(f"dtype must be a floating-point type, got {dtype}")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
@@ -86,7 +87,7 @@ class BatchLoader:
         else:
             mean, std = normalize
         if len(mean) != c or len(std) != c:
-            raise ValueError(f"normalize needs {c} means and stds, got {len(mean)}/{len(std)}")
+            raise ConfigError(f"normalize needs {c} means and stds, got {len(mean)}/{len(std)}")
         # x_normalised = (u8 / 255 - mean) / std = u8 * scale - shift
         std_t = torch.tensor(std, dtype=torch.float64)
         self._scale = (1.0 / (255.0 * std_t)).to(torch.float32).view(1, c, 1, 1).to(self.device)
@@ -132,7 +133,7 @@ class BatchLoader:
     def load_state_dict(self, state: dict[str, int]) -> None:
         epoch, position = int(state["epoch"]), int(state["position"])
         if not 0 <= position <= len(self):
-            raise ValueError(f"position {position} out of range for {len(self)} batches per epoch")
+            raise ConfigError(f"position {position} out of range for {len(self)} batches per epoch")
         self.epoch, self.position = epoch, position
 
     # -------------------------------------------------------------------------- batches

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 from multiprocessing.connection import Connection, wait
 
 from cnnzoo.designspace.trial import run_task
+from cnnzoo.errors import ConfigError, SetupError
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "make_executor", "split_cores"]
 
@@ -195,7 +196,7 @@ class LocalExecutor(Executor):
                         # but do not loop forever on workers that cannot start at all
                         respawns += 1
                         if respawns > 3 * len(pool) + 3:
-                            raise RuntimeError(
+                            raise SetupError(
                                 f"worker processes keep dying before they take a trial "
                                 f"({_death(w.proc).replace(' while training this trial', '')})"
                             )
@@ -264,7 +265,7 @@ class RayExecutor(Executor):
         try:
             import ray
         except ImportError:
-            raise RuntimeError(
+            raise SetupError(
                 "the Ray executor needs Ray: pip install 'cnnzoo[ray]' (or 'ray[default]')"
             ) from None
         self.ray = ray
@@ -333,4 +334,4 @@ def make_executor(
             w, t = split_cores(workers, threads)
             return RayExecutor(None, w, t)
         return RayExecutor(address, workers, threads)
-    raise ValueError(f"unknown executor {kind!r}; choose local or ray")
+    raise ConfigError(f"unknown executor {kind!r}; choose local or ray")

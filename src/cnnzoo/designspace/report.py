@@ -27,6 +27,7 @@ from cnnzoo.designspace.analysis import (
 )
 from cnnzoo.designspace.sampling import format_count
 from cnnzoo.designspace.sweep import sweep_store
+from cnnzoo.errors import ConfigError
 from cnnzoo.report import _plt, _save
 
 __all__ = ["SweepData", "load_sweep", "write_sweep_report"]
@@ -295,7 +296,7 @@ def write_sweep_report(
     """Analyse the sweeps in ``dirs``; write the plots, ``report.md`` and ``report.html`` into
     ``out`` (default: the first sweep's ``analysis/``). Returns the Markdown report's path."""
     if labels and len(labels) != len(dirs):
-        raise ValueError(f"{len(labels)} labels for {len(dirs)} sweeps")
+        raise ConfigError(f"{len(labels)} labels for {len(dirs)} sweeps")
     sweeps = [load_sweep(d, metric, labels[i] if labels else None) for i, d in enumerate(dirs)]
     seen: dict[str, int] = {}
     for s in sweeps:  # two sweeps of one space: tell them apart by directory
@@ -305,7 +306,7 @@ def write_sweep_report(
             s.label = f"{s.label} ({s.path.name})"
     empty = [str(s.path) for s in sweeps if s.n == 0]
     if empty:
-        raise ValueError(f"no finished trial to analyse in {', '.join(empty)}")
+        raise ConfigError(f"no finished trial to analyse in {', '.join(empty)}")
     out_dir = Path(out) if out is not None else Path(dirs[0]) / "analysis"
     out_dir.mkdir(parents=True, exist_ok=True)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from cnnzoo.complexity import Complexity, anynet_complexity
 from cnnzoo.designspace.spaces import FITTED, DesignSpace, Draw, Ranges, get_space, ranges_for
+from cnnzoo.errors import ConfigError
 from cnnzoo.models.anynet import AnyNetConfig, StageConfig, adjust_compatibility
 
 __all__ = [
@@ -35,7 +36,7 @@ _SUFFIX = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "b": 1e9}
 def _parse_count(text: str) -> float:
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([kmgb]?)(?:f|flops)?\s*", text.lower())
     if not m:
-        raise ValueError(f"cannot read {text!r} as a count such as 400M, 1.5G or 25e6")
+        raise ConfigError(f"cannot read {text!r} as a count such as 400M, 1.5G or 25e6")
     return float(m.group(1)) * _SUFFIX[m.group(2)]
 
 
@@ -47,12 +48,12 @@ def parse_window(text: str | Sequence[float] | None) -> tuple[float, float] | No
         lo, hi = text
         return (float(lo), float(hi))
     if ":" not in text:
-        raise ValueError(f"a cost window is LOW:HIGH, such as 15M:25M or 360M:400M, got {text!r}")
+        raise ConfigError(f"a cost window is LOW:HIGH, such as 15M:25M or 360M:400M, got {text!r}")
     a, b = text.split(":", 1)
     lo = _parse_count(a) if a.strip() else 0.0
     hi = _parse_count(b) if b.strip() else math.inf
     if not lo <= hi:
-        raise ValueError(f"cost window {text!r}: LOW must not exceed HIGH")
+        raise ConfigError(f"cost window {text!r}: LOW must not exceed HIGH")
     return (lo, hi)
 
 
@@ -180,7 +181,7 @@ def sample_configs(
     st.accepted += len(out)
     st.seconds += time.perf_counter() - t0
     if len(out) < n:
-        raise ValueError(
+        raise ConfigError(
             f"only {len(out)} of {n} distinct {sp.name} networks found in "
             f"{format_count(lo)}:{format_count(hi)} multiply-adds at input {size} after "
             f"{st.drawn:,} draws ({st.out_of_window:,} outside the window, {st.duplicates:,} "

@@ -51,6 +51,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from cnnzoo.errors import ConfigError
 from cnnzoo.models.anynet import (
     AnyNetConfig,
     StageConfig,
@@ -169,13 +170,13 @@ class Ranges:
 
     def __post_init__(self) -> None:
         if self.num_stages < 1 or self.stem_width < 1:
-            raise ValueError("num_stages and stem_width must be positive")
+            raise ConfigError("num_stages and stem_width must be positive")
         for name in ("depth", "width", "regnet_depth", "w0", "wa", "wm", "regnet_group"):
             lo, hi = getattr(self, name)
             if not 0 < lo <= hi:
-                raise ValueError(f"range {name} must satisfy 0 < low <= high, got {(lo, hi)}")
+                raise ConfigError(f"range {name} must satisfy 0 < low <= high, got {(lo, hi)}")
         if self.width[0] % 8 or self.width[1] % 8:
-            raise ValueError(f"width range must be multiples of 8, got {self.width}")
+            raise ConfigError(f"width range must be multiples of 8, got {self.width}")
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
@@ -386,7 +387,7 @@ def get_space(name: str) -> DesignSpace:
     try:
         return SPACES[name.lower()]
     except KeyError:
-        raise ValueError(
+        raise ConfigError(
             f"unknown design space {name!r}; known: {', '.join(sorted(SPACES))}"
         ) from None
 

@@ -14,6 +14,7 @@ import json
 import sqlite3
 import time
 
+from cnnzoo.errors import StateError
 from cnnzoo.store import SQLiteStore
 
 __all__ = ["TRIAL_STATUSES", "SweepStore"]
@@ -58,7 +59,7 @@ class SweepStore(SQLiteStore):
     # ------------------------------------------------------------------ the sweep
 
     def spec(self) -> dict | None:
-        with self._connect() as db:
+        with self._read() as db:
             row = db.execute("SELECT spec FROM sweep WHERE id = 1").fetchone()
         return json.loads(row["spec"]) if row else None
 
@@ -68,7 +69,7 @@ class SweepStore(SQLiteStore):
         now = time.time()
         with self._connect() as db:
             if db.execute("SELECT 1 FROM sweep WHERE id = 1").fetchone():
-                raise ValueError(f"{self.path} already holds a sweep")
+                raise StateError(f"{self.path} already holds a sweep")
             db.execute(
                 "INSERT INTO sweep (id, spec, created) VALUES (1, ?, ?)", (json.dumps(spec), now)
             )
@@ -100,7 +101,7 @@ class SweepStore(SQLiteStore):
             return cur.rowcount
 
     def pending(self) -> list[dict]:
-        with self._connect() as db:
+        with self._read() as db:
             rows = db.execute("SELECT * FROM trials WHERE status='pending' ORDER BY idx").fetchall()
         return [_row(r) for r in rows]
 
@@ -137,7 +138,7 @@ class SweepStore(SQLiteStore):
             )
 
     def trials(self, status: str | None = None) -> list[dict]:
-        with self._connect() as db:
+        with self._read() as db:
             if status is None:
                 rows = db.execute("SELECT * FROM trials ORDER BY idx").fetchall()
             else:
@@ -147,7 +148,7 @@ class SweepStore(SQLiteStore):
         return [_row(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
-        with self._connect() as db:
+        with self._read() as db:
             rows = db.execute("SELECT status, COUNT(*) AS n FROM trials GROUP BY status").fetchall()
         out = dict.fromkeys(TRIAL_STATUSES, 0)
         out.update({r["status"]: r["n"] for r in rows})

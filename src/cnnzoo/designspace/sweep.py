@@ -26,6 +26,7 @@ from cnnzoo.designspace.sampling import SampleStats, format_count, parse_window,
 from cnnzoo.designspace.spaces import Ranges, get_space, ranges_for
 from cnnzoo.designspace.store import SweepStore
 from cnnzoo.designspace.trial import FAULTS_ENV
+from cnnzoo.errors import ConfigError, MissingError
 from cnnzoo.locking import directory_lock
 
 __all__ = [
@@ -81,7 +82,7 @@ class SweepSpec:
     def __post_init__(self) -> None:
         get_space(self.space)  # a clear error for an unknown space
         if self.n < 1:
-            raise ValueError(f"a sweep needs n >= 1 trials, got {self.n}")
+            raise ConfigError(f"a sweep needs n >= 1 trials, got {self.n}")
         if self.flops is not None:
             object.__setattr__(self, "flops", parse_window(self.flops))
 
@@ -111,8 +112,8 @@ class SweepSummary:
 def sweep_store(out_dir: str | Path) -> SweepStore:
     path = Path(out_dir) / STORE_NAME
     if not path.exists():
-        raise FileNotFoundError(f"{out_dir} holds no sweep ({STORE_NAME} is missing)")
-    return SweepStore(path)
+        raise MissingError(f"{out_dir} holds no sweep ({STORE_NAME} is missing)")
+    return SweepStore(path, readonly=True)
 
 
 def _data_shape(spec: SweepSpec) -> tuple[tuple[int, int, int], int]:
@@ -238,7 +239,7 @@ def run_sweep(
         else:
             diff = _same(saved, spec)
             if diff:
-                raise ValueError(
+                raise ConfigError(
                     f"{out} holds a sweep with other settings ({'; '.join(diff)}); "
                     "rerun with the same settings to resume it, or choose another --out"
                 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cnnzoo.errors import ConfigError
 from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size, chain_out_size
 from cnnzoo.registry import register_model
 
@@ -78,7 +79,7 @@ class AlexNet(ZooModel):
         c1, c2, c3, c4, c5 = widths
         for c in (c1, c2, c3, c4, c5):
             if groups > 1 and c % groups:
-                raise ValueError(f"AlexNet widths {widths} must be divisible by groups={groups}")
+                raise ConfigError(f"AlexNet widths {widths} must be divisible by groups={groups}")
 
         def norm() -> list[nn.Module]:
             # The paper: b = a / (k + alpha * sum a^2)^beta with n=5, alpha=1e-4, beta=.75, k=2.
@@ -108,7 +109,7 @@ class AlexNet(ZooModel):
         if pool_size is None:
             side = chain_out_size(input_size, ops)
             if side < 1:
-                raise ValueError(
+                raise ConfigError(
                     f"AlexNet cannot take {input_size}x{input_size} images; "
                     f"the smallest it takes is {self.min_input_size}x{self.min_input_size}"
                 )

@@ -44,6 +44,7 @@ import torch
 from torch import nn
 
 from cnnzoo.blocks import ResBottleneckBlock, conv_norm_act
+from cnnzoo.errors import ConfigError
 from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size
 from cnnzoo.registry import register_model
 
@@ -73,7 +74,7 @@ _PAPER = "Radosavovic et al. 2020, Designing Network Design Spaces"
 
 def _positive_int(owner: str, name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
+        raise ConfigError(f"{owner}: {name} must be a positive integer, got {value!r}")
     return int(value)
 
 
@@ -84,13 +85,13 @@ def _real(owner: str, name: str, value: object, *, minimum: float, strict: bool)
         ok = math.isfinite(value) and (value > minimum if strict else value >= minimum)
     if not ok:
         bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
-        raise ValueError(f"{owner}: {name} must be a finite number {bound}, got {value!r}")
+        raise ConfigError(f"{owner}: {name} must be a finite number {bound}, got {value!r}")
     return value
 
 
 def _check_rounding(rounding: str) -> None:
     if rounding not in _ROUNDINGS:
-        raise ValueError(f"rounding must be one of {_ROUNDINGS}, got {rounding!r}")
+        raise ConfigError(f"rounding must be one of {_ROUNDINGS}, got {rounding!r}")
 
 
 # --------------------------------------------------------------------------- width/group fit
@@ -141,7 +142,7 @@ def adjust_compatibility(
         v = _make_divisible_tv(v, g)
         return int(v / b_mul), g
     if b_mul > 1 and not float(b_mul).is_integer():
-        raise ValueError(
+        raise ConfigError(
             f"adjust_compatibility: an inverted bottleneck (bottleneck_ratio < 1) needs an "
             f"integer multiplier 1/bottleneck_ratio, got 1/{ratio:g} = {b_mul:g}"
         )
@@ -248,7 +249,7 @@ class AnyNetConfig:
         object.__setattr__(self, "stem_width", _positive_int(owner, "stem_width", self.stem_width))
         stages = tuple(self.stages) if isinstance(self.stages, list | tuple) else None
         if not stages or not all(isinstance(s, StageConfig) for s in stages):
-            raise ValueError(
+            raise ConfigError(
                 f"{owner}: stages must be a non-empty tuple of StageConfig, got {self.stages!r}"
             )
         object.__setattr__(self, "stages", stages)
@@ -333,16 +334,16 @@ class AnyNetConfig:
     def from_dict(cls, data: Mapping) -> AnyNetConfig:
         """The config described by :meth:`to_dict`'s plain data (lists and dicts, as JSON has)."""
         if not isinstance(data, Mapping) or not isinstance(data.get("stages"), list | tuple):
-            raise ValueError(
+            raise ConfigError(
                 f"an AnyNet config dict needs 'stem_width' and a list of 'stages', got {data!r}"
             )
         unknown = set(data) - {"stem_width", "se_ratio", "stages"}
         if unknown:
-            raise ValueError(f"unknown AnyNet config key(s): {', '.join(sorted(unknown))}")
+            raise ConfigError(f"unknown AnyNet config key(s): {', '.join(sorted(unknown))}")
         try:
             stages = tuple(StageConfig(**s) for s in data["stages"])
         except TypeError as e:
-            raise ValueError(f"bad AnyNet stage in {data['stages']!r}: {e}") from None
+            raise ConfigError(f"bad AnyNet stage in {data['stages']!r}: {e}") from None
         return cls(data.get("stem_width", 32), stages, data.get("se_ratio", 0.0))
 
     def blocks(self) -> tuple[BlockSpec, ...]:
@@ -409,7 +410,7 @@ def _check_regnet(depth: int, w_0: int, w_a: float, w_m: float, quantum: int) ->
     _real(owner, "w_a", w_a, minimum=0.0, strict=False)
     _real(owner, "w_m", w_m, minimum=1.0, strict=True)
     if w_0 % quantum:
-        raise ValueError(f"{owner}: w_0 must be a multiple of quantum={quantum}, got {w_0}")
+        raise ConfigError(f"{owner}: w_0 must be a multiple of quantum={quantum}, got {w_0}")
 
 
 def regnet_widths(
@@ -547,7 +548,7 @@ class AnyNet(ZooModel):
             raise TypeError(f"AnyNet takes an AnyNetConfig, got {type(config).__name__}")
         problems = config.problems()
         if problems:
-            raise ValueError(
+            raise ConfigError(
                 "this AnyNetConfig cannot be built: "
                 + "; ".join(problems)
                 + ". Use config.adjusted() (or adjust_compatibility() per stage) to round the "

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from cnnzoo.errors import ConfigError, DataError
+
 __all__ = [
     "SpatialOp",
     "ZooModel",
@@ -63,7 +65,7 @@ def chain_min_size(ops: Sequence[SpatialOp], out: int = 1, limit: int = 4096) ->
     for size in range(1, limit + 1):
         if chain_out_size(size, ops) >= out:
             return size
-    raise ValueError(f"no input size up to {limit} gets through {list(ops)}")
+    raise ConfigError(f"no input size up to {limit} gets through {list(ops)}")
 
 
 class ZooModel(nn.Module):
@@ -83,12 +85,12 @@ class ZooModel(nn.Module):
     def check_input(self, x: torch.Tensor) -> None:
         name = getattr(self, "model_name", type(self).__name__)
         if x.dim() != 4:
-            raise ValueError(
+            raise DataError(
                 f"{name} takes a batch of images shaped (N, C, H, W); got shape {tuple(x.shape)}. "
                 "Add a batch dimension with x.unsqueeze(0) for a single image."
             )
         if x.shape[1] != self.in_channels:
-            raise ValueError(
+            raise DataError(
                 f"{name} was built for {self.in_channels}-channel images but got "
                 f"{x.shape[1]} channels. Build it with in_channels={x.shape[1]}."
             )
@@ -96,14 +98,14 @@ class ZooModel(nn.Module):
         if self.fixed_input_size is not None:
             fh, fw = self.fixed_input_size
             if (h, w) != (fh, fw):
-                raise ValueError(
+                raise DataError(
                     f"{name} was built for {fh}x{fw} images (its classifier flattens a "
                     f"fixed-size feature map) but got {h}x{w}. Resize the images to {fh}x{fw} "
                     f"or build the model with input_size={h if h == w else (h, w)}."
                 )
         elif h < self.min_input_size or w < self.min_input_size:
             m = self.min_input_size
-            raise ValueError(
+            raise DataError(
                 f"{name} needs images of at least {m}x{m} pixels but got {h}x{w}: "
                 f"its downsampling layers would shrink a smaller image to nothing. "
                 f"Resize or pad the images to at least {m}x{m}."

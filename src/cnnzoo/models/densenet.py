@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnzoo.blocks import DenseBlock, Transition
+from cnnzoo.errors import ConfigError
 from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size
 from cnnzoo.registry import register_model
 
@@ -67,9 +68,9 @@ class DenseNet(ZooModel):
     ) -> None:
         super().__init__()
         if init not in ("kaiming", "xavier"):
-            raise ValueError(f"init must be 'kaiming' or 'xavier', got {init!r}")
+            raise ConfigError(f"init must be 'kaiming' or 'xavier', got {init!r}")
         if stem not in ("imagenet", "small"):
-            raise ValueError(f"stem must be 'imagenet' or 'small', got {stem!r}")
+            raise ConfigError(f"stem must be 'imagenet' or 'small', got {stem!r}")
         self.in_channels, self.num_classes = in_channels, num_classes
         if stem == "imagenet":
             self.features = nn.Sequential(

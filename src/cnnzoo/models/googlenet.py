@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnzoo.blocks import BasicConv2d, Inception, conv_relu
+from cnnzoo.errors import ConfigError
 from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size
 from cnnzoo.registry import register_model
 
@@ -105,14 +106,14 @@ class GoogLeNet(ZooModel):
     ) -> None:
         super().__init__()
         if transform_input and in_channels != 3:
-            raise ValueError(
+            raise ConfigError(
                 f"transform_input=True re-normalises the three RGB channels, but the model has "
                 f"in_channels={in_channels}; use transform_input=False for other inputs"
             )
         if len(pools) != 4:
-            raise ValueError(f"pools must give the 4 inter-stage poolings, got {len(pools)}")
+            raise ConfigError(f"pools must give the 4 inter-stage poolings, got {len(pools)}")
         if init not in ("trunc_normal", "xavier", "default"):
-            raise ValueError(f"init must be 'trunc_normal', 'xavier' or 'default', got {init!r}")
+            raise ConfigError(f"init must be 'trunc_normal', 'xavier' or 'default', got {init!r}")
         self.in_channels, self.num_classes = in_channels, num_classes
         self.aux_logits, self.transform_input, self.init = aux_logits, transform_input, init
         conv_block = BasicConv2d if batch_norm else conv_relu
@@ -297,9 +298,9 @@ class InceptionNet(ZooModel):
     ) -> None:
         super().__init__()
         if branches not in ("all", "3x3"):
-            raise ValueError(f"branches must be 'all' or '3x3', got {branches!r}")
+            raise ConfigError(f"branches must be 'all' or '3x3', got {branches!r}")
         if not width > 0:
-            raise ValueError(f"width must be > 0, got {width!r}")
+            raise ConfigError(f"width must be > 0, got {width!r}")
         self.in_channels, self.num_classes = in_channels, num_classes
         conv_block = BasicConv2d if batch_norm else conv_relu
         layers: list[nn.Module] = [
@@ -314,7 +315,7 @@ class InceptionNet(ZooModel):
                 ops.append(SpatialOp(3, 2, 1))
                 continue
             if len(blk) != 6:
-                raise ValueError(f"an Inception block is 6 channel counts or 'pool', got {blk!r}")
+                raise ConfigError(f"an Inception block is 6 channel counts or 'pool', got {blk!r}")
             b1, b2r, b2, b3r, b3, b4 = (int(v) for v in blk)
             out = b1 + b2 + b3 + b4
             if branches == "all":

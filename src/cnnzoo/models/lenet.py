@@ -16,6 +16,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from cnnzoo.errors import ConfigError
 from cnnzoo.models.base import SpatialOp, ZooModel, chain_out_size
 from cnnzoo.registry import register_model
 
@@ -56,14 +57,14 @@ class LeNet(ZooModel):
     ) -> None:
         super().__init__()
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"LeNet dropout must be in [0, 1), got {dropout!r}")
+            raise ConfigError(f"LeNet dropout must be in [0, 1), got {dropout!r}")
         self.in_channels, self.num_classes = in_channels, num_classes
         h, w = _as_hw(input_size)
         ops = [SpatialOp(5, 1, padding), SpatialOp(2, 2), SpatialOp(5), SpatialOp(2, 2)]
         fh, fw = chain_out_size(h, ops), chain_out_size(w, ops)
         if fh < 1 or fw < 1:
             smallest = 12 - 2 * padding
-            raise ValueError(
+            raise ConfigError(
                 f"LeNet cannot take {h}x{w} images: its two 5x5 convolutions and 2x2 poolings "
                 f"need at least {smallest}x{smallest}. Choose input_size >= {smallest}."
             )
@@ -168,9 +169,9 @@ def lenet(
     ``lenet()`` is ``lenet5``; ``lenet(act="relu", pool="max")`` is ``lenet5_relu``.
     """
     if act not in _ACTS:
-        raise ValueError(f"LeNet act must be one of {', '.join(_ACTS)}, got {act!r}")
+        raise ConfigError(f"LeNet act must be one of {', '.join(_ACTS)}, got {act!r}")
     if pool not in _POOLS:
-        raise ValueError(f"LeNet pool must be one of {', '.join(_POOLS)}, got {pool!r}")
+        raise ConfigError(f"LeNet pool must be one of {', '.join(_POOLS)}, got {pool!r}")
     return LeNet(
         num_classes, in_channels, _ACTS[act], _POOLS[pool], int(padding), bool(batch_norm),
         input_size, float(dropout),

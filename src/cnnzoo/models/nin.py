@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnzoo.blocks import nin_block
+from cnnzoo.errors import ConfigError
 from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size, chain_out_size
 from cnnzoo.registry import register_model
 
@@ -93,9 +94,11 @@ class NiNNet(ZooModel):
     ) -> None:
         super().__init__()
         if head not in ("gap", "fc"):
-            raise ValueError(f"NiN head must be 'gap' or 'fc', got {head!r}")
+            raise ConfigError(f"NiN head must be 'gap' or 'fc', got {head!r}")
         if not stages or any(len(s) != 4 for s in stages):
-            raise ValueError(f"stages must be (channels, kernel, stride, padding) each: {stages!r}")
+            raise ConfigError(
+                f"stages must be (channels, kernel, stride, padding) each: {stages!r}"
+            )
         self.in_channels, self.num_classes = in_channels, num_classes
         self.head_kind, self.mlpconv = head, mlpconv
 
@@ -128,7 +131,7 @@ class NiNNet(ZooModel):
         else:
             side = chain_out_size(input_size, ops)
             if side < 1:
-                raise ValueError(
+                raise ConfigError(
                     f"this NiN needs at least {self.min_input_size}x{self.min_input_size} "
                     f"images, not {input_size}"
                 )

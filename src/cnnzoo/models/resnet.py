@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnzoo.blocks import BasicBlock, Bottleneck
+from cnnzoo.errors import ConfigError
 from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size
 from cnnzoo.registry import register_model
 
@@ -52,11 +53,11 @@ class ResNet(ZooModel):
     ) -> None:
         super().__init__()
         if block not in ("basic", "bottleneck"):
-            raise ValueError(f"block must be 'basic' or 'bottleneck', got {block!r}")
+            raise ConfigError(f"block must be 'basic' or 'bottleneck', got {block!r}")
         if len(layers) != 4 or any(int(n) < 1 for n in layers):
-            raise ValueError(f"layers must be 4 positive block counts, got {list(layers)}")
+            raise ConfigError(f"layers must be 4 positive block counts, got {list(layers)}")
         if block == "basic" and (groups != 1 or width_per_group != 64):
-            raise ValueError("basic blocks have no groups; use block='bottleneck' for ResNeXt")
+            raise ConfigError("basic blocks have no groups; use block='bottleneck' for ResNeXt")
         self.in_channels, self.num_classes = in_channels, num_classes
         self.block = block
         self.groups, self.width_per_group = groups, width_per_group
@@ -267,12 +268,12 @@ class CifarResNet(ZooModel):
     ) -> None:
         super().__init__()
         if depth < 8 or (depth - 2) % 6:
-            raise ValueError(
+            raise ConfigError(
                 f"CIFAR ResNet depth must be 6n+2 with n >= 1 (20, 32, 44, 56, 110, ...), "
                 f"got {depth}"
             )
         if shortcut not in ("A", "B"):
-            raise ValueError(
+            raise ConfigError(
                 f"shortcut must be 'A' (zero padding) or 'B' (projection), got {shortcut!r}"
             )
         n = (depth - 2) // 6

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cnnzoo.errors import ConfigError
 from cnnzoo.models.resnet import ResNet
 from cnnzoo.registry import register_model
 
@@ -32,7 +33,7 @@ def resnext(
     """A ResNeXt of any depth: bottleneck blocks whose 3×3 convolution has ``groups`` groups of
     ``width_per_group`` channels at the first stage (doubling per stage, as the widths do)."""
     if groups < 1 or width_per_group < 1:
-        raise ValueError(
+        raise ConfigError(
             f"groups and width_per_group must be positive, got {groups} and {width_per_group}"
         )
     return ResNet(

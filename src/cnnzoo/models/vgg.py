@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from cnnzoo.blocks import vgg_block
+from cnnzoo.errors import ConfigError
 from cnnzoo.models.base import SpatialOp, ZooModel, chain_out_size
 from cnnzoo.registry import register_model
 
@@ -59,10 +60,10 @@ class VGG(ZooModel):
     ) -> None:
         super().__init__()
         if not blocks:
-            raise ValueError("VGG needs at least one block of (num_convs, channels)")
+            raise ConfigError("VGG needs at least one block of (num_convs, channels)")
         for i, blk in enumerate(blocks):
             if len(blk) not in (2, 3) or min(int(v) for v in blk) < 1:
-                raise ValueError(
+                raise ConfigError(
                     f"VGG block {i} is {blk!r}; each block is (num_convs >= 1, channels >= 1) "
                     f"or (num_convs, channels, odd kernel size)"
                 )
@@ -80,7 +81,7 @@ class VGG(ZooModel):
         if pool_size is None:
             side = chain_out_size(input_size, [SpatialOp(2, 2)] * len(self.blocks))
             if side < 1:
-                raise ValueError(
+                raise ConfigError(
                     f"this VGG has {len(self.blocks)} poolings and needs at least "
                     f"{self.min_input_size}x{self.min_input_size} images, not {input_size}"
                 )

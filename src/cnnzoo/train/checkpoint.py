@@ -24,6 +24,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from cnnzoo.errors import CheckpointError
+
 __all__ = [
     "Checkpoint",
     "CheckpointError",
@@ -31,10 +33,6 @@ __all__ = [
     "resolve_checkpoint",
     "save_checkpoint",
 ]
-
-
-class CheckpointError(ValueError):
-    """A checkpoint is missing, incomplete or unreadable."""
 
 
 @dataclass

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
+from cnnzoo.errors import ConfigError
+
 __all__ = ["TrainConfig"]
 
 
@@ -88,7 +90,7 @@ class TrainConfig:
         if self.val_size < 0:
             errors.append(f"val_size must be >= 0 (got {self.val_size})")
         if errors:
-            raise ValueError("bad training config: " + "; ".join(errors))
+            raise ConfigError("bad training config: " + "; ".join(errors))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -98,7 +100,7 @@ class TrainConfig:
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names
         if unknown:
-            raise ValueError(f"unknown training config keys: {', '.join(sorted(unknown))}")
+            raise ConfigError(f"unknown training config keys: {', '.join(sorted(unknown))}")
         return cls(**d)
 
     def replace(self, **changes: object) -> TrainConfig:

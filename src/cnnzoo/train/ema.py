@@ -7,6 +7,8 @@ import copy
 import torch
 from torch import nn
 
+from cnnzoo.errors import ConfigError
+
 
 class ModelEMA:
     """Keeps ``ema = decay * ema + (1 - decay) * weights`` after every optimizer step.
@@ -18,7 +20,7 @@ class ModelEMA:
 
     def __init__(self, model: nn.Module, decay: float = 0.999) -> None:
         if not 0.0 < decay < 1.0:
-            raise ValueError(f"EMA decay must be in (0, 1), got {decay}")
+            raise ConfigError(f"EMA decay must be in (0, 1), got {decay}")
         self.decay = decay
         self.updates = 0
         self.module = copy.deepcopy(model).eval()

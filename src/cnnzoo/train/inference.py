@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnzoo.errors import DataError
 from cnnzoo.registry import create_model
 from cnnzoo.train.checkpoint import load_checkpoint
 from cnnzoo.train.trainer import EvalResult, evaluate, pick_device, pick_precision
@@ -53,7 +54,7 @@ def evaluate_checkpoint(
     model, meta = load_trained_model(path, which=which, device=str(dev))
     ds = load_dataset(data or meta["data"], split=split, data_dir=data_dir)
     if len(ds.classes) != meta["num_classes"]:
-        raise ValueError(
+        raise DataError(
             f"{ds.name} has {len(ds.classes)} classes but the checkpoint was trained for "
             f"{meta['num_classes']}"
         )
@@ -77,9 +78,9 @@ def _load_image(path: Path, channels: int, size: tuple[int, int]) -> torch.Tenso
                 im = im.resize((size[1], size[0]), Image.BILINEAR)
             data = torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8)
     except FileNotFoundError:
-        raise ValueError(f"image {path} does not exist") from None
+        raise DataError(f"image {path} does not exist") from None
     except (UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"cannot read image {path}: {e}") from None
+        raise DataError(f"cannot read image {path}: {e}") from None
     return data.view(size[0], size[1], channels).permute(2, 0, 1)
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from cnnzoo.errors import ConfigError
+
 __all__ = ["SCHEDULES", "Schedule", "build_optimizer", "param_groups", "set_lr"]
 
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
@@ -50,9 +52,9 @@ def build_optimizer(
 ) -> torch.optim.Optimizer:
     """SGD (with optional momentum / Nesterov) or AdamW over :func:`param_groups`."""
     if lr <= 0 or not math.isfinite(lr):
-        raise ValueError(f"learning rate must be a positive number, got {lr}")
+        raise ConfigError(f"learning rate must be a positive number, got {lr}")
     if weight_decay < 0:
-        raise ValueError(f"weight decay must be >= 0, got {weight_decay}")
+        raise ConfigError(f"weight decay must be >= 0, got {weight_decay}")
     groups = param_groups(model, weight_decay)
     # PyTorch's fused kernels update every parameter in one pass: on a CPU, 6x faster than the
     # per-tensor loop for AlexNet's 61M parameters (benchmarks/optimizer_step.py)
@@ -62,11 +64,11 @@ def build_optimizer(
     )
     if name == "sgd":
         if nesterov and momentum <= 0:
-            raise ValueError("Nesterov momentum needs momentum > 0")
+            raise ConfigError("Nesterov momentum needs momentum > 0")
         return torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=nesterov, fused=fused)
     if name == "adamw":
         return torch.optim.AdamW(groups, lr=lr, fused=fused)
-    raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    raise ConfigError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
 
 
 @dataclass(frozen=True)
@@ -90,13 +92,13 @@ class Schedule:
 
     def __post_init__(self) -> None:
         if self.kind not in SCHEDULES:
-            raise ValueError(
+            raise ConfigError(
                 f"unknown schedule {self.kind!r}; choose one of {', '.join(SCHEDULES)}"
             )
         if self.total_steps < 1:
-            raise ValueError(f"total_steps must be >= 1, got {self.total_steps}")
+            raise ConfigError(f"total_steps must be >= 1, got {self.total_steps}")
         if self.warmup_steps < 0 or self.step_size < 1:
-            raise ValueError("warmup_steps must be >= 0 and step_size >= 1")
+            raise ConfigError("warmup_steps must be >= 0 and step_size >= 1")
 
     def __call__(self, step: int) -> float:
         if self.warmup_steps and step < self.warmup_steps:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from cnnzoo.errors import ConfigError
 from cnnzoo.registry import create_model, model_info
 from cnnzoo.train.config import TrainConfig
 
@@ -232,7 +233,7 @@ _BUILDERS = {"fast": _fast, "d2l": _d2l}
 
 def _resolve(recipe: str, model: str, overrides: dict) -> tuple[TrainConfig, list[str]]:
     if recipe not in _BUILDERS:
-        raise ValueError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
+        raise ConfigError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
     traits = network_traits(model, overrides.get("model_options"))  # type: ignore[arg-type]
     settings, why = _BUILDERS[recipe](model, traits)
     if "batch_size" in overrides and "lr" not in overrides:

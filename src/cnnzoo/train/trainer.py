@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnzoo.errors import ConfigError, NonFiniteLossError, StateError
 from cnnzoo.registry import create_model
 from cnnzoo.store import RunStore
 from cnnzoo.train.checkpoint import load_checkpoint, save_checkpoint
@@ -36,10 +37,6 @@ __all__ = [
 ]
 
 
-class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is left as it was."""
-
-
 # --------------------------------------------------------------------------- device and precision
 
 
@@ -49,7 +46,7 @@ def pick_device(device: str = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
+        raise ConfigError(
             f"device {device!r} asked for, but no CUDA GPU is available; use --device cpu"
         )
     return dev
@@ -68,9 +65,9 @@ def pick_precision(device: torch.device, precision: str = "auto") -> str:
     fp32 otherwise."""
     if precision != "auto":
         if precision == "bf16" and device.type == "cpu" and not cpu_supports_bf16():
-            raise ValueError("this CPU has no bfloat16 support; use --precision fp32")
+            raise ConfigError("this CPU has no bfloat16 support; use --precision fp32")
         if precision == "fp16" and device.type == "cpu":
-            raise ValueError("fp16 autocast is for GPUs; use bf16 or fp32 on a CPU")
+            raise ConfigError("fp16 autocast is for GPUs; use bf16 or fp32 on a CPU")
         return precision
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
@@ -203,7 +200,7 @@ class Trainer:
         self._last_test: tuple[int, EvalResult] | None = None  # (step, result) of the last one
         has_run = (self.ckpt_dir / "last.json").exists()
         if has_run and not resume:
-            raise ValueError(
+            raise StateError(
                 f"{self.out_dir} already holds a run; pass resume=True (--resume) to continue "
                 f"it, or choose another output directory"
             )
@@ -304,7 +301,7 @@ class Trainer:
         )
         steps_per_epoch = len(self.train_loader)
         if steps_per_epoch < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"the training set has {len(train_ds)} images, fewer than one batch of "
                 f"{cfg.batch_size}; lower the batch size"
             )
