@@ -1,0 +1,113 @@
+"""Bad input, damaged files and a hostile environment: a clear message, never a traceback for
+what a user can cause, and a traceback for what is a bug."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from cnnzoo import errors
+from cnnzoo.cli import main
+from cnnzoo.data.errors import DataError
+from cnnzoo.registry import UnknownModelError
+from cnnzoo.store import RunStore
+from cnnzoo.train.checkpoint import CheckpointError
+
+# --------------------------------------------------------------------------- error classes
+
+
+def test_user_errors_share_one_base_and_keep_their_builtin_types() -> None:
+    assert issubclass(DataError, errors.CnnzooError) and issubclass(DataError, ValueError)
+    assert issubclass(CheckpointError, errors.CnnzooError)
+    assert issubclass(UnknownModelError, errors.CnnzooError) and issubclass(
+        UnknownModelError, KeyError
+    )
+    assert issubclass(errors.UnknownOptionError, TypeError)
+    assert issubclass(errors.BusyError, RuntimeError)
+    assert str(UnknownModelError("no model 'x'")) == "no model 'x'"  # not quoted as KeyError does
+
+
+def test_the_cli_prints_user_errors_and_lets_bugs_through(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import cnnzoo.cli as cli
+
+    assert main(["summary", "resnet-21"]) == 2  # an unknown model: a user error
+    assert "resnet" in capsys.readouterr().err
+
+    # a bug (here: a TypeError from inside a command) is not dressed up as a user error
+    def broken(args):
+        raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+
+    parser = cli.build_parser()
+    real_parse = parser.parse_args
+
+    def parse(argv=None):
+        ns = real_parse(argv)
+        ns.func = broken
+        return ns
+
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(parser, "parse_args", parse)
+    with pytest.raises(TypeError, match="unsupported operand"):
+        main(["list"])
+
+    # ... while every error a user can cause is
+    def user_error(args):
+        raise errors.ConfigError("batch size must be >= 1 (got 0)")
+
+    monkeypatch.setattr(parser, "parse_args", lambda argv=None: _with(real_parse(argv), user_error))
+    assert main(["list"]) == 2
+    assert capsys.readouterr().err.strip() == "cnnzoo: error: batch size must be >= 1 (got 0)"
+
+
+def _with(ns, func):
+    ns.func = func
+    return ns
+
+
+# --------------------------------------------------------------------------- stores
+
+
+def test_a_store_that_is_not_a_database_is_refused_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "runs.sqlite").write_bytes(b"this is a text file, not SQLite\n" * 40)
+    assert main(["runs", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "runs.sqlite is not a cnnzoo store" in err and "move it away" in err
+    with pytest.raises(errors.StateError, match="not a cnnzoo store"):
+        RunStore(tmp_path / "runs.sqlite")
+
+
+def test_listing_opens_the_store_read_only(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite"
+    store = RunStore(path)
+    store.start_run("r1", "lenet5", "fashion-mnist", {"lr": 0.1}, str(tmp_path / "r1"))
+    store.finish_run("r1", "finished", test_acc=0.9)
+    del store
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    reader = RunStore(path, readonly=True)
+    assert [r["id"] for r in reader.runs()] == ["r1"] and reader.epochs("r1") == []
+    with pytest.raises(errors.StateError, match="reading only"):
+        reader.finish_run("r1", "failed")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    with pytest.raises(errors.MissingError):
+        RunStore(tmp_path / "absent.sqlite", readonly=True)
+
+
+def test_a_store_held_by_another_process_is_waited_for(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "runs.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE unrelated (a)")
+    holder.execute("BEGIN EXCLUSIVE")
+    threading.Timer(0.3, lambda: holder.execute("COMMIT")).start()
+    store = RunStore(path)  # waits for the lock instead of failing
+    store.start_run("r", "m", "d", {}, "x")
+    assert [r["id"] for r in store.runs()] == ["r"]
+    holder.close()
