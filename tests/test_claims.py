@@ -430,8 +430,11 @@ def test_report_renders_in_headless_chromium(smoke_run, tmp_path: Path) -> None:
     assert hi - lo > 100, "the rendered page is blank"
 
 
-def test_claims_run_on_ray(tmp_path: Path, data: Path) -> None:
+def test_claims_run_on_ray(tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("ray", reason="Ray is optional: pip install 'cnnzoo[ray]'")
+    # a stale address from an earlier cluster (nothing listens there): the local path starts
+    # its own instance all the same
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
     lines: list[str] = []
     out = run_claims(["resnet-gradients", "nin-params"], "smoke", tmp_path, executor="ray",
                      workers=2, threads=1, data=str(data), log=lines.append)  # fmt: skip

@@ -111,3 +111,44 @@ def test_a_store_held_by_another_process_is_waited_for(tmp_path: Path) -> None:
     store.start_run("r", "m", "d", {}, "x")
     assert [r["id"] for r in store.runs()] == ["r"]
     holder.close()
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["train", "lenet5", "--train-subset", "-100"], "--train-subset"),
+        (["train", "lenet5", "--lr", "nan"], "--lr"),
+        (["train", "lenet5", "--lr", "0"], "--lr"),
+        (["train", "lenet5", "--batch-size", "0"], "--batch-size"),
+        (["train", "lenet5", "--epochs", "0"], "--epochs"),
+        (["train", "lenet5", "--momentum", "inf"], "--momentum"),
+        (["train", "lenet5", "--warmup-epochs", "-1"], "--warmup-epochs"),
+        (["train", "lenet5", "--label-smoothing", "1"], "--label-smoothing"),
+        (["train", "lenet5", "--ema", "1.5"], "--ema"),
+        (["train", "lenet5", "--val-size", "-5"], "--val-size"),
+        (["train", "lenet5", "--checkpoint-every", "0"], "--checkpoint-every"),
+        (["sweep", "run", "--space", "anynetx_a", "--n", "0", "--out", "x"], "--n"),
+        (["sweep", "run", "--space", "anynetx_a", "--n", "2", "--out", "x", "--workers", "0"],
+         "--workers"),
+        (["claims", "run", "batchnorm", "--threads", "-2"], "--threads"),
+        (["bench", "lenet5", "--seconds", "nan"], "--seconds"),
+        (["sweep", "analyze", "x", "--bootstrap", "0"], "--bootstrap"),
+    ],  # fmt: skip
+)
+def test_every_number_is_checked_and_the_message_names_the_option(
+    argv: list[str], named: str, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.chdir(tmp_path)  # nothing may be written, but if it were, not in the repo
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse refuses it while parsing
+        code = e.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert named in err, err
+    assert "Traceback" not in err
+    assert not any(tmp_path.iterdir()), "a refused command leaves nothing behind"

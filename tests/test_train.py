@@ -240,7 +240,7 @@ def test_weight_decay_skips_norms_and_biases() -> None:
 
 
 def test_bad_config_is_explained() -> None:
-    with pytest.raises(ValueError, match="learning rate"):
+    with pytest.raises(ValueError, match=r"lr \(--lr\) must be > 0"):
         TrainConfig(model="lenet5", lr=-1)
     with pytest.raises(ValueError, match="precision"):
         TrainConfig(model="lenet5", precision="fp8")

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 from cnnzoo.claims.core import BUDGETS
+from cnnzoo.cli_args import positive_int
 
 
 def cmd_claims_list(args: argparse.Namespace) -> int:
@@ -112,9 +113,11 @@ def add_claims_commands(sub: argparse._SubParsersAction) -> None:
         "--executor", choices=("local", "ray"), default="local",
         help="local process pool (default) or Ray tasks",
     )  # fmt: skip
-    r.add_argument("--workers", type=int, help="concurrent trainings (default: one per core)")
     r.add_argument(
-        "--threads", type=int, help="torch threads per training (default: cores/workers)"
+        "--workers", type=positive_int, help="concurrent trainings (default: one per core)"
+    )
+    r.add_argument(
+        "--threads", type=positive_int, help="torch threads per training (default: cores/workers)"
     )
     r.add_argument("--ray-address", help="a running Ray cluster, e.g. HEAD:6379 (default: local)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")

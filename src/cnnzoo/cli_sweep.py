@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from cnnzoo.cli_args import nonneg_float, nonneg_int, positive_int
 from cnnzoo.cli_train import _parse_option
 
 
@@ -114,26 +115,32 @@ def add_sweep_commands(sub: argparse._SubParsersAction) -> None:
         "same command again: finished trials are kept, unfinished ones rerun.",
     )
     r.add_argument("--space", required=True, help="a design space (see `cnnzoo sweep spaces`)")
-    r.add_argument("--n", type=int, required=True, help="number of networks to sample and train")
+    r.add_argument(
+        "--n", type=positive_int, required=True, help="number of networks to sample and train"
+    )
     r.add_argument("--flops", metavar="LOW:HIGH", help="multiply-add window, e.g. 15M:25M")
     r.add_argument("--data", default="fashion-mnist", help="data set name or image folder")
     r.add_argument("--data-dir", help="where the data set files are")
-    r.add_argument("--epochs", type=int, default=2, help="epochs per trial (default 2)")
-    r.add_argument("--train-subset", type=int, help="train each trial on this many images")
-    r.add_argument("--max-steps", type=int, help="stop each trial after this many steps")
+    r.add_argument("--epochs", type=positive_int, default=2, help="epochs per trial (default 2)")
+    r.add_argument("--train-subset", type=positive_int, help="train each trial on this many images")
+    r.add_argument("--max-steps", type=positive_int, help="stop each trial after this many steps")
     r.add_argument(
-        "--val-size", type=float, default=0,
+        "--val-size", type=nonneg_float, default=0,
         help="images held out for the per-epoch evaluation (default 0: the test split)",
     )  # fmt: skip
-    r.add_argument("--seed", type=int, default=0, help="sampling and training seed")
-    r.add_argument("--stages", type=int, help="number of stages (default: 3 below 32 px, else 4)")
+    r.add_argument("--seed", type=nonneg_int, default=0, help="sampling and training seed")
+    r.add_argument(
+        "--stages", type=positive_int, help="number of stages (default: 3 below 32 px, else 4)"
+    )
     r.add_argument("--out", type=Path, required=True, help="sweep directory")
     r.add_argument(
         "--executor", choices=("local", "ray"), default="local",
         help="local process pool (default) or Ray tasks",
     )  # fmt: skip
-    r.add_argument("--workers", type=int, help="concurrent trials (default: one per core)")
-    r.add_argument("--threads", type=int, help="torch threads per trial (default: cores/workers)")
+    r.add_argument("--workers", type=positive_int, help="concurrent trials (default: one per core)")
+    r.add_argument(
+        "--threads", type=positive_int, help="torch threads per trial (default: cores/workers)"
+    )
     r.add_argument("--ray-address", help="a running Ray cluster, e.g. HEAD:6379 (default: local)")
     r.add_argument(
         "--train-opt", action="append", type=_parse_option, metavar="KEY=VALUE",
@@ -163,9 +170,11 @@ def add_sweep_commands(sub: argparse._SubParsersAction) -> None:
         "--metric", choices=("error", "best_error"), default="error",
         help="final test error (default) or the best per-epoch error",
     )  # fmt: skip
-    a.add_argument("--top", type=int, default=5, help="best models in the width plot")
-    a.add_argument("--bins", type=int, default=5, help="complexity bins of the normalised EDF")
-    a.add_argument("--bootstrap", type=int, default=10_000, help="bootstrap resamples")
+    a.add_argument("--top", type=positive_int, default=5, help="best models in the width plot")
+    a.add_argument(
+        "--bins", type=positive_int, default=5, help="complexity bins of the normalised EDF"
+    )
+    a.add_argument("--bootstrap", type=positive_int, default=10_000, help="bootstrap resamples")
     a.add_argument("--print", action="store_true", help="print the Markdown report")
     a.set_defaults(func=cmd_sweep_analyze)
 

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from cnnzoo.cli_args import nonneg_int, positive_float, positive_int
+
 
 def _parse_size(text: str) -> tuple[int, int, int]:
     try:
@@ -233,7 +235,7 @@ def _add_eval_predict(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("checkpoint", help="run directory or checkpoint directory")
     p.add_argument("images", nargs="+", help="image files")
-    p.add_argument("--top-k", type=int, default=3, help="how many classes to show")
+    p.add_argument("--top-k", type=positive_int, default=3, help="how many classes to show")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_predict)
 
@@ -313,10 +315,10 @@ def _add_bench_runs(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("model", help="a registered model name")
     p.add_argument("--input", type=_parse_size, help="input size CxHxW (default: the model's)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--num-classes", type=int)
+    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--num-classes", type=positive_int)
     p.add_argument("--device", default="auto")
-    p.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
+    p.add_argument("--seconds", type=positive_float, default=1.0, help="time per measurement")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_bench)
 
@@ -372,9 +374,9 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     p.add_argument("models", nargs="+", help="registered model names")
     p.add_argument("--data", default="fashion-mnist")
     p.add_argument("--recipe", choices=("fast", "d2l"), default="fast")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--max-steps", type=int)
-    p.add_argument("--seed", type=int)
+    p.add_argument("--epochs", type=positive_int)
+    p.add_argument("--max-steps", type=positive_int)
+    p.add_argument("--seed", type=nonneg_int)
     p.add_argument("--out", type=Path, default=Path("runs/compare"))
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_compare)

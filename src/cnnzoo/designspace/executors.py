@@ -287,7 +287,9 @@ class RayExecutor(Executor):
         if self.address:
             ray.init(address=self.address, **kwargs)
         else:
-            ray.init(num_cpus=self.num_cpus or os.cpu_count(), **kwargs)
+            # always a new instance of our own: never a cluster named by a leftover
+            # RAY_ADDRESS or by the ray_current_cluster file of an earlier `ray start`
+            ray.init(address="local", num_cpus=self.num_cpus or os.cpu_count(), **kwargs)
             self._owns = True
         if self.workers is None:
             cpus = int(ray.cluster_resources().get("CPU", 1))

@@ -66,29 +66,17 @@ class TrainConfig:
     stop_unhealthy: bool = True
 
     def __post_init__(self) -> None:
-        errors = []
-        if self.epochs < 1:
-            errors.append(f"epochs must be >= 1 (got {self.epochs})")
-        if self.batch_size < 1:
-            errors.append(f"batch size must be >= 1 (got {self.batch_size})")
-        if not self.lr > 0:
-            errors.append(f"learning rate must be > 0 (got {self.lr})")
-        if self.max_steps is not None and self.max_steps < 1:
-            errors.append(f"max_steps must be >= 1 (got {self.max_steps})")
-        if self.precision not in ("auto", "bf16", "fp16", "fp32"):
-            errors.append(f"precision must be auto, bf16, fp16 or fp32 (got {self.precision!r})")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            errors.append(f"label smoothing must be in [0, 1) (got {self.label_smoothing})")
-        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
-            errors.append(f"EMA decay must be in (0, 1) (got {self.ema_decay})")
-        if self.init not in (None, "xavier", "kaiming"):
-            errors.append(f"init must be None, 'xavier' or 'kaiming' (got {self.init!r})")
-        if self.train_subset is not None and self.train_subset < 1:
-            errors.append(f"train_subset must be >= 1 (got {self.train_subset})")
-        if self.test_subset is not None and self.test_subset < 1:
-            errors.append(f"test_subset must be >= 1 (got {self.test_subset})")
-        if self.val_size < 0:
-            errors.append(f"val_size must be >= 0 (got {self.val_size})")
+        errors = [e for name in _LIMITS if (e := _check_number(name, getattr(self, name)))]
+        for name, allowed in _CHOICES.items():
+            if getattr(self, name) not in allowed:
+                shown = ", ".join("none" if a is None else repr(a) for a in allowed)
+                errors.append(
+                    f"{_label(name)} must be one of {shown} (got {getattr(self, name)!r})"
+                )
+        if not isinstance(self.model_options, dict):
+            errors.append(f"model_options must be a dict (got {self.model_options!r})")
+        if self.nesterov and not (isinstance(self.momentum, (int, float)) and self.momentum > 0):
+            errors.append("Nesterov momentum needs momentum > 0 (--momentum)")
         if errors:
             raise ConfigError("bad training config: " + "; ".join(errors))
 
@@ -105,3 +93,72 @@ class TrainConfig:
 
     def replace(self, **changes: object) -> TrainConfig:
         return replace(self, **changes)
+
+
+#: every numeric setting: (integer?, lowest, lowest allowed?, highest, highest allowed?);
+#: None as the value is allowed for the settings whose default is None
+_LIMITS: dict[str, tuple[bool, float, bool, float | None, bool]] = {
+    "epochs": (True, 1, True, None, False),
+    "max_steps": (True, 1, True, None, False),
+    "batch_size": (True, 1, True, None, False),
+    "eval_batch_size": (True, 1, True, None, False),
+    "lr": (False, 0, False, None, False),
+    "momentum": (False, 0, True, 1, False),
+    "weight_decay": (False, 0, True, None, False),
+    "warmup_epochs": (False, 0, True, None, False),
+    "step_epochs": (True, 1, True, None, False),
+    "label_smoothing": (False, 0, True, 1, False),
+    "grad_clip": (False, 0, False, None, False),
+    "ema_decay": (False, 0, False, 1, False),
+    "val_size": (False, 0, True, None, False),
+    "train_subset": (True, 1, True, None, False),
+    "test_subset": (True, 1, True, None, False),
+    "resize": (True, 1, True, None, False),
+    "crop_padding": (True, 0, True, None, False),
+    "erase_prob": (False, 0, True, 1, True),
+    "seed": (True, 0, True, None, False),
+    "checkpoint_every": (False, 0, False, None, False),
+    "checkpoint_every_steps": (True, 1, True, None, False),
+}
+_CHOICES: dict[str, tuple] = {
+    "optimizer": ("sgd", "adamw"),
+    "schedule": ("constant", "step", "cosine", "onecycle"),
+    "pad_mode": ("zero", "reflect"),
+    "precision": ("auto", "bf16", "fp16", "fp32"),
+    "init": (None, "xavier", "kaiming"),
+}
+
+
+def _label(name: str) -> str:
+    """The setting as the API and the command line name it."""
+    flag = {"ema_decay": "--ema"}.get(name, "--" + name.replace("_", "-"))
+    return f"{name} ({flag})"
+
+
+def _check_number(name: str, value: object) -> str | None:
+    """What is wrong with ``value`` for the numeric setting ``name``, or None."""
+    import math
+
+    integer, lo, lo_ok, hi, hi_ok = _LIMITS[name]
+    if value is None and name in _NONE_OK:
+        return None
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{_label(name)} must be {kind} (got {value!r})"
+    if not math.isfinite(value):
+        return f"{_label(name)} must be a finite number (got {value})"
+    if integer and value != int(value):
+        return f"{_label(name)} must be a whole number (got {value})"
+    low = value > lo or (lo_ok and value == lo)
+    high = hi is None or value < hi or (hi_ok and value == hi)
+    if not (low and high):
+        left = f"{'>=' if lo_ok else '>'} {lo:g}"
+        right = "" if hi is None else f" and {'<=' if hi_ok else '<'} {hi:g}"
+        return f"{_label(name)} must be {left}{right} (got {value})"
+    return None
+
+
+_NONE_OK = {
+    "max_steps", "grad_clip", "ema_decay", "train_subset", "test_subset", "resize",
+    "checkpoint_every_steps",
+}  # fmt: skip
