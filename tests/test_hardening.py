@@ -131,12 +131,14 @@ def test_a_store_held_by_another_process_is_waited_for(tmp_path: Path) -> None:
         (["train", "lenet5", "--val-size", "-5"], "--val-size"),
         (["train", "lenet5", "--checkpoint-every", "0"], "--checkpoint-every"),
         (["sweep", "run", "--space", "anynetx_a", "--n", "0", "--out", "x"], "--n"),
-        (["sweep", "run", "--space", "anynetx_a", "--n", "2", "--out", "x", "--workers", "0"],
-         "--workers"),
+        (
+            ["sweep", "run", "--space", "anynetx_a", "--n", "2", "--out", "x", "--workers", "0"],
+            "--workers",
+        ),
         (["claims", "run", "batchnorm", "--threads", "-2"], "--threads"),
         (["bench", "lenet5", "--seconds", "nan"], "--seconds"),
         (["sweep", "analyze", "x", "--bootstrap", "0"], "--bootstrap"),
-    ],  # fmt: skip
+    ],
 )
 def test_every_number_is_checked_and_the_message_names_the_option(
     argv: list[str], named: str, capsys: pytest.CaptureFixture[str], tmp_path: Path,
