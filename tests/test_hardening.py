@@ -4,6 +4,7 @@ what a user can cause, and a traceback for what is a bug."""
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from pathlib import Path
 
@@ -154,3 +155,43 @@ def test_every_number_is_checked_and_the_message_names_the_option(
     assert named in err, err
     assert "Traceback" not in err
     assert not any(tmp_path.iterdir()), "a refused command leaves nothing behind"
+
+
+# --------------------------------------------------------------------------- resuming
+
+
+@pytest.fixture(scope="module")
+def quadrants(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from test_train import make_folder
+
+    return make_folder(tmp_path_factory.mktemp("quadrants"), {"train": 16, "test": 4})
+
+
+def test_resume_refuses_other_settings_and_lists_them(
+    quadrants: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.chdir(quadrants.parent)
+    out = tmp_path / "run"
+    base = ["train", "lenet5_relu", "--data", quadrants.name, "--batch-size", "16",
+            "--precision", "fp32", "--out", str(out), "--quiet"]  # fmt: skip
+    assert main([*base, "--epochs", "1", "--lr", "0.05"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["data"] == str(quadrants.resolve()), "the data path is stored resolved"
+    meta = json.loads((out / "checkpoints" / "last.json").read_text())
+    assert meta  # the run can be resumed
+    capsys.readouterr()
+    # another learning rate and batch size: refused, with both differences named
+    bad = [*base, "--epochs", "2", "--lr", "0.1", "--resume"]
+    bad[bad.index("--batch-size") + 1] = "8"
+    assert main(bad) == 2
+    err = capsys.readouterr().err
+    assert "lr: 0.05 in the run, 0.1 now" in err and "batch_size: 16 in the run, 8 now" in err
+    assert "--epochs" in err and "config.json" in err
+    # the same settings, longer, from another working directory: resumed
+    monkeypatch.chdir(tmp_path)
+    again = [*base, "--epochs", "2", "--lr", "0.05", "--resume"]
+    again[again.index("--data") + 1] = str(quadrants)
+    assert main(again) == 0
+    rows = (out / "metrics.jsonl").read_text().splitlines()
+    assert len(rows) == 2 and json.loads(rows[-1])["epoch"] == 2

@@ -205,10 +205,19 @@ class Trainer:
                 f"it, or choose another output directory"
             )
         self.resume_from = load_checkpoint(self.out_dir, which="last") if has_run else None
+        config = _with_data_resolved(config)
         if self.resume_from is not None:
             saved = TrainConfig.from_dict(json.loads(self.resume_from.state["config_json"]))
-            # Only the length of the run may change on resume.
-            config = saved.replace(epochs=config.epochs, max_steps=config.max_steps)
+            # Only the length of the run (and where it runs) may change on resume.
+            diff = resume_differences(saved, config)
+            if diff:
+                raise ConfigError(
+                    f"{self.out_dir} holds a run with other settings ({'; '.join(diff)}). "
+                    "Only its length (--epochs, --max-steps) may change when it resumes: rerun "
+                    f"with the run's settings (in {self.out_dir / 'config.json'}) or choose "
+                    "another --out"
+                )
+            config = saved.replace(**{k: getattr(config, k) for k in RESUME_MAY_CHANGE})
         self.config = cfg = config
         self.out_dir.mkdir(parents=True, exist_ok=True)
         (self.out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
@@ -708,6 +717,43 @@ class Trainer:
         if diagnosis:
             self._log(f"{status}: {diagnosis}")
         return result
+
+
+#: what may differ between a run and the command that resumes it: its length, and where and
+#: how often it computes and saves (none of them changes what is learned)
+RESUME_MAY_CHANGE = (
+    "epochs", "max_steps", "device", "eval_batch_size", "checkpoint_every",
+    "checkpoint_every_steps", "compile",
+)  # fmt: skip
+
+
+def resume_differences(saved: TrainConfig, new: TrainConfig) -> list[str]:
+    """The settings in which ``new`` differs from the run's ``saved`` config, as
+    "name: saved in the run, new now" (empty when ``new`` may resume the run). A setting left
+    to the trainer (``resize`` None) takes the run's value."""
+    a, b = saved.to_dict(), _with_data_resolved(new).to_dict()
+    out = []
+    for key, was in a.items():
+        now = b.get(key)
+        if key in RESUME_MAY_CHANGE or (key == "resize" and now is None):
+            continue
+        if json.dumps(was, sort_keys=True, default=str) != json.dumps(
+            now, sort_keys=True, default=str
+        ):
+            out.append(f"{key}: {was!r} in the run, {now!r} now")
+    return out
+
+
+def _with_data_resolved(config: TrainConfig) -> TrainConfig:
+    """An image folder's path made absolute, so that the run (its config and metadata) finds
+    its data from any working directory; a catalogue name stays a name."""
+    from cnnzoo.data.catalogue import _looks_like_path
+
+    if config.data and _looks_like_path(config.data):
+        path = Path(config.data).expanduser()
+        if path.exists():
+            return config.replace(data=str(path.resolve()))
+    return config
 
 
 def train(
