@@ -195,3 +195,133 @@ def test_resume_refuses_other_settings_and_lists_them(
     assert main(again) == 0
     rows = (out / "metrics.jsonl").read_text().splitlines()
     assert len(rows) == 2 and json.loads(rows[-1])["epoch"] == 2
+
+
+# --------------------------------------------------------------------------- one image path
+
+
+def _odd_images(folder: Path) -> list[Path]:
+    """The same picture as 16-bit grayscale, RGBA, palette and 8-bit grayscale PNGs."""
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (20, 24)).astype(np.uint8)
+    paths = []
+    wide = Image.fromarray(base.astype(np.uint16) * 257).convert("I;16")
+    for name, im in (
+        ("wide16.png", wide),
+        ("rgba.png", Image.fromarray(np.stack([base] * 3 + [base // 2], axis=2), "RGBA")),
+        ("palette.png", Image.fromarray(base).convert("P")),
+        ("plain.png", Image.fromarray(base)),
+    ):
+        im.save(folder / name)
+        paths.append(folder / name)
+    return paths
+
+
+@pytest.mark.parametrize("grayscale", [True, False])
+def test_predict_reads_an_image_exactly_as_training_does(tmp_path: Path, grayscale: bool) -> None:
+    import torch
+
+    from cnnzoo.data.formats import load_image_folder
+    from cnnzoo.train.inference import _load_image
+
+    files = _odd_images(tmp_path / "data" / "only")
+    ds = load_image_folder(tmp_path / "data", grayscale=grayscale, size=(16, 16))
+    for i, f in enumerate(sorted(files)):
+        seen_by_predict = _load_image(f, 1 if grayscale else 3, (16, 16))
+        assert torch.equal(seen_by_predict, ds.images[i]), f.name
+    # the 16-bit file is the 8-bit one scaled by 257, not clipped at 255
+    wide = _load_image(tmp_path / "data" / "only" / "wide16.png", 1, (20, 24))
+    plain = _load_image(tmp_path / "data" / "only" / "plain.png", 1, (20, 24))
+    assert torch.equal(wide, plain) and int(plain.max()) > 200
+
+
+def test_a_huge_image_is_refused_from_its_header(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from cnnzoo.data.formats import MAX_PIXELS, load_image_folder, read_image
+
+    side = int(MAX_PIXELS**0.5) + 1
+    big = tmp_path / "big" / "cls" / "huge.png"
+    big.parent.mkdir(parents=True)
+    Image.new("L", (side, side)).save(big)
+    with pytest.raises(DataError, match="megapixels"):
+        read_image(big)
+    # a folder whose images differ in size is refused from the headers, before decoding
+    folder = tmp_path / "mixed"
+    for name, size in (("a", (28, 28)), ("b", (30, 28))):
+        (folder / name).mkdir(parents=True)
+        Image.new("L", size).save(folder / name / "x.png")
+    with pytest.raises(DataError, match="different sizes"):
+        load_image_folder(folder)
+
+
+def test_evaluation_uses_the_training_statistics_and_matches_classes_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from cnnzoo.train import evaluate_checkpoint, train
+    from test_train import make_folder, tiny
+
+    data = make_folder(tmp_path / "data", {"train": 16, "test": 8})
+    # a test split far darker than the training split: its own statistics would differ
+    from PIL import Image
+
+    for f in (data / "test").rglob("*.png"):
+        with Image.open(f) as im:
+            dark = im.point(lambda v: v // 3)
+        dark.save(f)
+    result = train(tiny(data, epochs=2), tmp_path / "run", quiet=True, plots=False)
+    res, _ = evaluate_checkpoint(tmp_path / "run", which="last")
+    assert res.acc == result["test_acc"] and abs(res.loss - result["test_loss"]) < 1e-5
+    # the same classes under other folder names order: matched by name, the same accuracy
+    other = tmp_path / "other"
+    shutil.copytree(data, other)
+    for split in ("train", "test"):
+        for d in (other / split).iterdir():
+            d.rename(d.with_name("z-" + d.name if d.name.startswith("top") else d.name))
+    with pytest.raises(DataError, match="not among the 4"):
+        evaluate_checkpoint(tmp_path / "run", data=str(other), which="last")
+
+
+def test_classes_in_another_order_are_matched_by_name() -> None:
+    # e.g. a network trained on Fashion-MNIST (the catalogue's class order) evaluated on an
+    # image-folder export of its test set (folders sorted by name)
+    import torch
+
+    from cnnzoo.data import ImageDataset
+    from cnnzoo.train.inference import _match_classes
+
+    net = ["T-shirt", "Trouser", "Bag"]
+    ds = ImageDataset(
+        images=torch.zeros(4, 1, 2, 2, dtype=torch.uint8),
+        labels=torch.tensor([0, 1, 2, 1]),
+        classes=["Bag", "T-shirt", "Trouser"],  # sorted
+        mean=(0.5,), std=(0.25,),
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="matched by name"):
+        mapped = _match_classes(ds, net)
+    assert mapped.classes == net
+    assert [net[i] for i in mapped.labels] == ["Bag", "T-shirt", "Trouser", "T-shirt"]
+    assert _match_classes(mapped, net) is mapped  # already in order: nothing to do
+    with pytest.raises(DataError, match="'Bag' are not among"):
+        _match_classes(ds, ["T-shirt", "Trouser", "Sandal"])
+
+
+def test_mismatched_channels_are_refused_before_the_first_step(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from cnnzoo.train import train
+    from test_train import make_folder, tiny
+
+    data = make_folder(tmp_path / "data", {"train": 8, "test": 4})
+    one = next((data / "test").rglob("*.png"))
+    with Image.open(one) as im:
+        im.convert("RGBA").save(one)
+    with pytest.raises(DataError, match=r"1 channel.*test images have 3"):
+        train(tiny(data), tmp_path / "run", quiet=True, plots=False)
+    assert not (tmp_path / "run" / "checkpoints").exists()

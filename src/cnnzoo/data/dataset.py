@@ -94,6 +94,14 @@ class ImageDataset:
         """Number of images of each class, in class order."""
         return torch.bincount(self.labels, minlength=self.num_classes).tolist()
 
+    def with_labels(self, labels: torch.Tensor, classes: Sequence[str]) -> ImageDataset:
+        """The same images with other labels and class list (e.g. classes put in another
+        order)."""
+        return ImageDataset(
+            images=self.images, labels=labels, classes=list(classes), mean=self.mean,
+            std=self.std, name=self.name, split=self.split, source=self.source,
+        )  # fmt: skip
+
     def subset(
         self, indices: torch.Tensor | Sequence[int], split: str | None = None
     ) -> ImageDataset:

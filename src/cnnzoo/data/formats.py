@@ -26,7 +26,9 @@ from cnnzoo.data.errors import DataError
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "MAX_PIXELS",
     "decompress",
+    "image_size",
     "load_image_folder",
     "parse_cifar",
     "parse_idx",
@@ -34,6 +36,7 @@ __all__ = [
     "read_cifar_file",
     "read_idx",
     "read_idx_pair",
+    "read_image",
     "read_tar_members",
 ]
 
@@ -255,6 +258,65 @@ def read_tar_members(
     return found
 
 
+# -------------------------------------------------------------------------------- image files
+
+#: the largest image read (from its header, before decoding): larger ones are refused
+MAX_PIXELS = 64_000_000
+# Pillow reports a broken file with any of these, a decompression bomb with its own
+_BROKEN = (OSError, ValueError, SyntaxError, EOFError, struct.error)
+
+
+def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """``(height, width)`` of an image file, from its header (nothing is decoded)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+    except (*_BROKEN, Image.DecompressionBombError) as e:
+        raise DataError(f"{path}: cannot read image ({e})") from None
+    return h, w
+
+
+def read_image(
+    path: str | os.PathLike[str],
+    grayscale: bool | None = None,
+    size: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """One image file as ``uint8`` (height, width, channels): the one path every image takes,
+    in training folders, evaluation and ``predict`` alike. 16-bit images are scaled to 8 bits
+    (÷257), float images clipped to 0–255; ``grayscale`` True gives 1 channel, False 3 (RGB,
+    alpha dropped), None 1 for a grayscale file and 3 otherwise; ``size`` (height, width)
+    resizes (bilinear). An image of more than :data:`MAX_PIXELS` is refused from its header,
+    before anything is decoded."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > MAX_PIXELS:
+                raise DataError(
+                    f"{path}: {w}x{h} pixels is more than cnnzoo reads "
+                    f"({MAX_PIXELS // 1_000_000} megapixels); shrink the image first"
+                )
+            im.load()
+            if im.mode.startswith("I") or im.mode == "F":  # 16/32-bit integer or float
+                arr = np.asarray(im, dtype=np.float64)
+                arr = arr / 257.0 if im.mode.startswith("I") else arr  # 0..65535 -> 0..255
+                im = Image.fromarray(arr.clip(0, 255).round().astype(np.uint8))
+            gray = im.mode in ("1", "L", "LA")
+            mode = "L" if (grayscale or (grayscale is None and gray)) else "RGB"
+            im = im.convert(mode)
+            if size is not None and im.size != (size[1], size[0]):
+                im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            a = np.asarray(im, dtype=np.uint8)
+    except FileNotFoundError:
+        raise DataError(f"{path}: image not found") from None
+    except (*_BROKEN, Image.DecompressionBombError) as e:
+        raise DataError(f"{path}: cannot read image ({e})") from None
+    return a[:, :, None] if a.ndim == 2 else a
+
+
 # -------------------------------------------------------------------------------- image folders
 
 
@@ -280,7 +342,6 @@ def load_image_folder(
     ``classes`` fixes the class list (and so the labels), e.g. a test folder read with the
     training folder's classes: every sub-folder must be one of them, and some may be absent.
     """
-    from PIL import Image
 
     root = Path(path)
     if not root.is_dir():
@@ -322,37 +383,21 @@ def load_image_folder(
     if hw is not None and (len(hw) != 2 or min(hw) < 1):
         raise DataError(f"size must be a positive int or (height, width), got {size!r}")
 
+    if hw is None:  # one size for all: refuse a stray size from the headers, before decoding
+        sizes: dict[tuple[int, int], Path] = {}
+        for f in files:
+            sizes.setdefault(image_size(f), f)
+            if len(sizes) > 1:
+                examples = ", ".join(f"{f} is {h}x{w}" for (h, w), f in list(sizes.items())[:2])
+                raise DataError(
+                    f"{root}: images have different sizes ({examples}); pass size=(height, width)"
+                )
+
     def decode(f: Path) -> np.ndarray:
-        try:
-            with Image.open(f) as im:
-                im.load()
-                if im.mode.startswith("I") or im.mode == "F":  # 16/32-bit integer or float
-                    arr = np.asarray(im, dtype=np.float64)
-                    arr = arr / 257.0 if im.mode.startswith("I") else arr  # 0..65535 -> 0..255
-                    im = Image.fromarray(arr.clip(0, 255).round().astype(np.uint8))
-                gray = im.mode in ("1", "L", "LA")
-                mode = "L" if (grayscale or (grayscale is None and gray)) else "RGB"
-                im = im.convert(mode)
-                if hw is not None and im.size != (hw[1], hw[0]):
-                    im = im.resize((hw[1], hw[0]), Image.Resampling.BILINEAR)
-                a = np.asarray(im, dtype=np.uint8)
-        # Pillow reports a broken file with any of these, a decompression bomb with its own.
-        except (OSError, ValueError, SyntaxError, EOFError, struct.error,
-                Image.DecompressionBombError) as e:  # fmt: skip
-            raise DataError(f"{f}: cannot read image ({e})") from None
-        return a[:, :, None] if a.ndim == 2 else a
+        return read_image(f, grayscale, hw)
 
     with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1)) as pool:
         arrays = list(pool.map(decode, files))
-    shapes = {a.shape[:2] for a in arrays}
-    if len(shapes) > 1:
-        by_shape: dict[tuple[int, ...], Path] = {}
-        for a, f in zip(arrays, files, strict=True):
-            by_shape.setdefault(a.shape[:2], f)
-        examples = ", ".join(f"{f} is {h}x{w}" for (h, w), f in list(by_shape.items())[:2])
-        raise DataError(
-            f"{root}: images have different sizes ({examples}); pass size=(height, width)"
-        )
     channels = {a.shape[2] for a in arrays}
     if len(channels) > 1:  # auto mode, mixed grayscale and colour: make them all RGB
         arrays = [np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a for a in arrays]

@@ -53,35 +53,53 @@ def evaluate_checkpoint(
     dev = pick_device(device)
     model, meta = load_trained_model(path, which=which, device=str(dev))
     ds = load_dataset(data or meta["data"], split=split, data_dir=data_dir)
-    if len(ds.classes) != meta["num_classes"]:
+    ds = _match_classes(ds, list(meta["classes"]))
+    c = meta["input_size"][0]
+    if ds.images.shape[1] != c:
         raise DataError(
-            f"{ds.name} has {len(ds.classes)} classes but the checkpoint was trained for "
-            f"{meta['num_classes']}"
+            f"{ds.name}: the images have {ds.images.shape[1]} channel(s), the network was "
+            f"trained on {c}"
         )
     prec = pick_precision(dev, precision)
     loader = BatchLoader(
         ds, batch_size=batch_size, shuffle=False, seed=0, augment=Augment(resize=meta["resize"]),
         drop_last=False, device=dev, channels_last=prec != "fp32",
+        normalize=(tuple(meta["mean"]), tuple(meta["std"])),  # the training split's
     )  # fmt: skip
     if prec != "fp32":
         model.to(memory_format=torch.channels_last)
     return evaluate(model, loader, meta["num_classes"], dev, prec, tta), meta
 
 
-def _load_image(path: Path, channels: int, size: tuple[int, int]) -> torch.Tensor:
-    from PIL import Image, UnidentifiedImageError
+def _match_classes(ds, classes: list[str]):
+    """The data set with its labels in the checkpoint's class order, matched by name: the
+    same classes in another order are mapped (with a warning); a class the network does not
+    know is refused."""
+    import warnings
 
-    try:
-        with Image.open(path) as im:
-            im = im.convert("L" if channels == 1 else "RGB")
-            if im.size != (size[1], size[0]):
-                im = im.resize((size[1], size[0]), Image.BILINEAR)
-            data = torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8)
-    except FileNotFoundError:
-        raise DataError(f"image {path} does not exist") from None
-    except (UnidentifiedImageError, OSError) as e:
-        raise DataError(f"cannot read image {path}: {e}") from None
-    return data.view(size[0], size[1], channels).permute(2, 0, 1)
+    if list(ds.classes) == classes:
+        return ds
+    unknown = [name for name in ds.classes if name not in classes]
+    if unknown:
+        raise DataError(
+            f"{ds.name}: class(es) {', '.join(map(repr, unknown[:5]))} are not among the "
+            f"{len(classes)} the network was trained on ({', '.join(classes[:6])}"
+            f"{', ...' if len(classes) > 6 else ''}); evaluate it on data with its classes"
+        )
+    index = torch.tensor([classes.index(name) for name in ds.classes], dtype=torch.int64)
+    warnings.warn(
+        f"{ds.name}: its classes are in another order than the network's; matched by name",
+        stacklevel=3,
+    )
+    return ds.with_labels(index[ds.labels], classes)
+
+
+def _load_image(path: Path, channels: int, size: tuple[int, int]) -> torch.Tensor:
+    """An image as the network saw its training images: the data package's one reader."""
+    from cnnzoo.data.formats import read_image
+
+    a = read_image(path, grayscale=channels == 1, size=size)
+    return torch.from_numpy(a.copy()).permute(2, 0, 1)
 
 
 @torch.no_grad()

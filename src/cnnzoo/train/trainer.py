@@ -245,6 +245,7 @@ class Trainer:
             g = torch.Generator().manual_seed(12345)  # not the run's seed: the same images always
             test = test.subset(torch.randperm(len(test), generator=g)[: cfg.test_subset])
         c, h, w = train_full.images.shape[1:]
+        _check_splits_match(cfg, train_full, test)
         self.input_note = ""
         if cfg.resize is None:
             # the input the network needs: its fixed size, or at least its minimum size and
@@ -276,7 +277,13 @@ class Trainer:
             resize=cfg.resize,
         )
         plain = Augment(resize=cfg.resize)
-        common = {"device": self.device, "channels_last": self.channels_last}
+        # one normalisation everywhere: the training split's statistics (also what the
+        # checkpoint's metadata gives `predict`), never a test folder's own
+        common = {
+            "device": self.device,
+            "channels_last": self.channels_last,
+            "normalize": (self.mean, self.std),
+        }
         self.train_loader = BatchLoader(
             train_ds, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed, augment=augment,
             drop_last=len(train_ds) >= cfg.batch_size, **common,
@@ -717,6 +724,26 @@ class Trainer:
         if diagnosis:
             self._log(f"{status}: {diagnosis}")
         return result
+
+
+def _check_splits_match(cfg: TrainConfig, train_ds, test_ds) -> None:
+    """Refuse, before the first step, a test split the network could not take after training
+    on the training split (another number of channels; another size with nothing resizing)."""
+    from cnnzoo.errors import DataError
+
+    c, h, w = train_ds.images.shape[1:]
+    tc, th, tw = test_ds.images.shape[1:]
+    if tc != c:
+        raise DataError(
+            f"{cfg.data}: the training images have {c} channel(s) but the test images have {tc} "
+            "(e.g. one colour or RGBA image among grayscale ones): make them all grayscale or "
+            "all colour"
+        )
+    if cfg.resize is None and (th, tw) != (h, w):
+        raise DataError(
+            f"{cfg.data}: the training images are {h}x{w} but the test images {th}x{tw}: "
+            "resize them alike (--resize N)"
+        )
 
 
 #: what may differ between a run and the command that resumes it: its length, and where and
