@@ -325,3 +325,91 @@ def test_mismatched_channels_are_refused_before_the_first_step(tmp_path: Path) -
     with pytest.raises(DataError, match=r"1 channel.*test images have 3"):
         train(tiny(data), tmp_path / "run", quiet=True, plots=False)
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+# --------------------------------------------------------------------------- runs that end badly
+
+
+@pytest.mark.parametrize("status", ["failed", "diverged"])
+def test_a_sweep_trial_that_ends_badly_is_failed_not_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: str
+) -> None:
+    import cnnzoo.train
+    from cnnzoo.designspace.trial import run_trial
+
+    def ends_badly(config, out_dir, **kw):
+        return {"status": status, "test_acc": 0.1, "wall_time": 3.0, "epochs": 1,
+                "diagnosis": "the test loss is nan"}  # fmt: skip
+
+    monkeypatch.setattr(cnnzoo.train, "train", ends_badly)
+    task = {"idx": 0, "train": {"model": "lenet5"}, "out_dir": str(tmp_path / "t")}
+    out = run_trial(task)
+    assert out["status"] == "failed" and out["error"] is None
+    assert status in out["message"] and "nan" in out["message"]
+
+
+def test_two_trainings_in_one_directory_are_refused(quadrants: Path, tmp_path: Path) -> None:
+    from cnnzoo.train import Trainer
+    from test_train import tiny
+
+    first = Trainer(tiny(quadrants, epochs=1), tmp_path / "run", quiet=True, plots=False)
+    with pytest.raises(errors.BusyError, match="another training process"):
+        Trainer(tiny(quadrants, epochs=1), tmp_path / "run", quiet=True, plots=False)
+    first.fit()  # ... and the directory is free again once the first one is done
+    again = Trainer(tiny(quadrants, epochs=2), tmp_path / "run", resume=True, quiet=True,
+                    plots=False)  # fmt: skip
+    assert again.fit()["epochs"] == 2
+
+
+def _start_training(quadrants: Path, out: Path, *extra: str):
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "cnnzoo", "train", "lenet5_relu", "--data", str(quadrants),
+           "--epochs", "400", "--batch-size", "4", "--precision", "fp32", "--out", str(out),
+           "--checkpoint-every-steps", "5", "--quiet", *extra]  # fmt: skip
+    t0 = time.time()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    last = out / "checkpoints" / "last.json"
+
+    def started() -> bool:  # recorded in the store by this process, and a checkpoint since
+        try:
+            runs = RunStore(out.parent / "runs.sqlite", readonly=True).runs()
+        except errors.CnnzooError:
+            return False
+        mine = any(r["pid"] == proc.pid for r in runs)
+        return mine and last.exists() and last.stat().st_mtime > t0
+
+    while not started():
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() < deadline, "no checkpoint after 2 minutes"
+        time.sleep(0.2)
+    return proc
+
+
+def test_killed_runs_are_stale_and_sigterm_stops_like_ctrl_c(
+    quadrants: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import signal
+
+    out = tmp_path / "runs" / "long"
+    proc = _start_training(quadrants, out)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    (run,) = RunStore(tmp_path / "runs" / "runs.sqlite", readonly=True).runs()
+    assert run["status"] == "stale", "running in the store, but its process is gone"
+    assert main(["runs", str(tmp_path / "runs")]) == 0
+    printed = capsys.readouterr().out
+    assert "stale" in printed and "--resume" in printed
+    # resumed, then stopped with SIGTERM: the same as Ctrl-C
+    proc = _start_training(quadrants, out, "--resume")
+    (run,) = RunStore(tmp_path / "runs" / "runs.sqlite", readonly=True).runs()
+    assert run["status"] == "running"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "--resume" in err
+    (run,) = RunStore(tmp_path / "runs" / "runs.sqlite", readonly=True).runs()
+    assert run["status"] == "interrupted"

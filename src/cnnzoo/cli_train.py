@@ -95,6 +95,19 @@ def _show_config(args: argparse.Namespace, overrides: dict) -> int:
     return 0
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (``kill``, a job scheduler's stop) ends a training as Ctrl-C does: the run is
+    marked interrupted in the store and what was saved is kept, ready for --resume."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from cnnzoo.train import recipe_config, train
 
@@ -115,6 +128,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = args.out
     if out is None:
         out = Path("runs") / f"{args.model}-{args.data}-{time.strftime('%Y%m%d-%H%M%S')}"
+    _stop_on_sigterm()
     result = train(config, out, resume=args.resume, quiet=args.quiet)
     if args.quiet:
         keys = ("model", "status", "test_acc", "epochs", "wall_time", "diagnosis")
@@ -297,11 +311,21 @@ def cmd_runs(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     cols = ["run", "model", "data", "status", "ep", "best", "test", "time"]
     print(text_table(cols, rows, (False,) * 4 + (True,) * 4))
-    troubled = [r for r in runs if r["status"] in ("diverged", "failed") and r["error"]]
+    troubled = [
+        r for r in runs
+        if (r["status"] in ("diverged", "failed") and r["error"]) or r["status"] == "stale"
+    ]  # fmt: skip
     if troubled:
         print()
     for r in troubled:
-        print(f"{Path(r['out_dir']).name}: {r['status']}: {r['error'].strip().splitlines()[0]}")
+        if r["status"] == "stale":
+            why = (
+                "recorded as running, but its process is gone (killed?); continue it with "
+                f"`cnnzoo train {r['model']} ... --out {r['out_dir']} --resume`"
+            )
+        else:
+            why = r["error"].strip().splitlines()[0]
+        print(f"{Path(r['out_dir']).name}: {r['status']}: {why}")
     return 0
 
 

@@ -8,6 +8,8 @@ write to the same file at once without corrupting it; every write is one short t
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -150,21 +152,54 @@ def _retry_locked(fn, seconds: float = 60.0) -> None:
             wait = min(0.5, wait * 2)
 
 
+#: columns added after the first stores were written (added to an older file when opened)
+_LATER_COLUMNS = {"pid": "INTEGER", "host": "TEXT", "heartbeat": "REAL"}
+
+#: a running run on another machine whose last sign of life is older than this is stale
+STALE_AFTER = 30 * 60.0
+
+
 class RunStore(SQLiteStore):
-    """A SQLite file of runs. Open one per process; each method is its own transaction."""
+    """A SQLite file of runs. Open one per process; each method is its own transaction.
+
+    A running run records its process id, host and a heartbeat (at every checkpoint), so that
+    :meth:`runs` tells a live run from one whose process was killed (``stale``).
+    """
 
     _SCHEMA = _SCHEMA
 
+    def _create(self) -> None:
+        super()._create()
+        db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        try:
+            have = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
+            for name, kind in _LATER_COLUMNS.items():
+                if name not in have:
+                    try:
+                        db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+                    except sqlite3.OperationalError as e:  # another process added it first
+                        if "duplicate column" not in str(e):
+                            raise
+        finally:
+            db.close()
+
     def start_run(self, run_id: str, model: str, dataset: str, config: dict, out_dir: str) -> None:
         now = time.time()
+        me = (os.getpid(), socket.gethostname())
         with self._connect() as db:
             db.execute(
-                "INSERT INTO runs (id, model, dataset, status, config, out_dir, created, updated)"
-                " VALUES (?, ?, ?, 'running', ?, ?, ?, ?)"
+                "INSERT INTO runs (id, model, dataset, status, config, out_dir, created, updated,"
+                " pid, host, heartbeat) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(id) DO UPDATE SET status='running', updated=excluded.updated,"
-                " error=NULL",
-                (run_id, model, dataset, json.dumps(config, default=str), out_dir, now, now),
-            )
+                " error=NULL, pid=excluded.pid, host=excluded.host, heartbeat=excluded.heartbeat",
+                (run_id, model, dataset, json.dumps(config, default=str), out_dir, now, now,
+                 *me, now),
+            )  # fmt: skip
+
+    def heartbeat(self, run_id: str) -> None:
+        """The run is alive (called at every checkpoint)."""
+        with self._connect() as db:
+            db.execute("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), run_id))
 
     def log_epoch(self, run_id: str, epoch: int, metrics: dict) -> None:
         with self._connect() as db:
@@ -194,9 +229,14 @@ class RunStore(SQLiteStore):
             )
 
     def runs(self) -> list[dict]:
+        """Every run, oldest first; a ``running`` run whose process is gone is ``stale``."""
         with self._read() as db:
             rows = db.execute("SELECT * FROM runs ORDER BY created").fetchall()
-        return [dict(r) for r in rows]
+        out = [dict(r) for r in rows]
+        for r in out:
+            if r["status"] == "running" and not _alive(r):
+                r["status"] = "stale"
+        return out
 
     def epochs(self, run_id: str) -> list[dict]:
         with self._read() as db:
@@ -204,3 +244,32 @@ class RunStore(SQLiteStore):
                 "SELECT metrics FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)
             ).fetchall()
         return [json.loads(r["metrics"]) for r in rows]
+
+
+def _alive(run: dict) -> bool:
+    """Whether a run recorded as running still has its process: on this machine, its pid
+    (a process of the same pid that started after the run's last heartbeat is another one);
+    elsewhere, a heartbeat in the last :data:`STALE_AFTER` seconds."""
+    pid, host, beat = run.get("pid"), run.get("host"), run.get("heartbeat")
+    if pid is None or host is None:
+        return True  # recorded before runs kept their pid: cannot tell
+    if host != socket.gethostname():
+        return beat is not None and time.time() - beat < STALE_AFTER
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie, or the pid reused by a process started after the run's last heartbeat
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        if fields[0] == "Z":
+            return False
+        ticks = os.sysconf("SC_CLK_TCK")
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        started = time.time() - uptime + int(fields[19]) / ticks
+        return beat is None or started <= beat + 1.0
+    except (OSError, ValueError, IndexError):
+        return True

@@ -73,6 +73,18 @@ def run_trial(task: dict) -> dict:
         if fault == "nan":
             config = config.replace(lr=1e30, precision="fp32")
         result = train(config, out_dir, quiet=True, store=task.get("store"), plots=False)
+        if result.get("status") != "finished":
+            # diverged, or a non-finite test loss: its "error" would be chance level, a number
+            # that is not a measurement of the network; the trial failed
+            return {
+                "status": "failed",
+                "error": None,
+                "best_error": None,
+                "wall_time": time.perf_counter() - t0,
+                "train_time": float(result.get("wall_time") or 0.0),
+                "epochs": int(result.get("epochs") or 0),
+                "message": f"training {result.get('status')}: {result.get('diagnosis')}",
+            }
         history = _history(out_dir)
         accs = [h.get("val_acc", h.get("test_acc")) for h in history]
         accs = [a for a in accs if a is not None and math.isfinite(a)]

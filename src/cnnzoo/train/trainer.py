@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnzoo.errors import ConfigError, NonFiniteLossError, StateError
+from cnnzoo.locking import directory_lock
 from cnnzoo.registry import create_model
 from cnnzoo.store import RunStore
 from cnnzoo.train.checkpoint import load_checkpoint, save_checkpoint
@@ -189,11 +190,25 @@ class Trainer:
         plots: bool = True,
         epoch_eval: bool = True,
     ) -> None:
-        from cnnzoo.data import Augment, BatchLoader, load_dataset, train_val_split
 
         self.out_dir = Path(out_dir)
         self.ckpt_dir = self.out_dir / "checkpoints"
         self.quiet, self.plots = quiet, plots
+        # one process per run directory, from here until fit() ends (a second one would
+        # overwrite the first one's checkpoints)
+        self._lock = contextlib.ExitStack()
+        self._lock.enter_context(directory_lock(self.out_dir, "training"))
+        try:
+            self._setup(config, resume, store, epoch_eval)
+        except BaseException:
+            self._lock.close()
+            raise
+
+    def _setup(
+        self, config: TrainConfig, resume: bool, store: str | Path | None, epoch_eval: bool
+    ) -> None:
+        from cnnzoo.data import Augment, BatchLoader, load_dataset, train_val_split
+
         # without a validation split, the per-epoch evaluation is on the test split: only for
         # the curves, and skipped (the test split is evaluated once, at the end) when False
         self.epoch_eval = epoch_eval
@@ -430,6 +445,7 @@ class Trainer:
             ema_state=self.ema.module.state_dict() if self.ema else None,
             best=best,
         )
+        self.store.heartbeat(self.run_id)
 
     def _restore(self, ckpt) -> None:
         st = ckpt.state
@@ -515,6 +531,8 @@ class Trainer:
         except Exception as e:
             self.store.finish_run(self.run_id, "failed", wall_time=self.elapsed, error=repr(e))
             raise
+        finally:
+            self._lock.close()
 
     def _fit_loop(self) -> None:
         cfg = self.config
