@@ -413,3 +413,84 @@ def test_killed_runs_are_stale_and_sigterm_stops_like_ctrl_c(
     assert "interrupted" in err and "--resume" in err
     (run,) = RunStore(tmp_path / "runs" / "runs.sqlite", readonly=True).runs()
     assert run["status"] == "interrupted"
+
+
+# --------------------------------------------------------------------------- damaged checkpoints
+
+
+@pytest.fixture
+def two_steps(quadrants: Path, tmp_path: Path) -> Path:
+    """A finished run whose checkpoints directory holds two steps (best and last)."""
+    import shutil
+
+    from cnnzoo.train import train
+    from test_train import tiny
+
+    out = tmp_path / "run"
+    train(tiny(quadrants, epochs=2, checkpoint_every_steps=3), out, quiet=True, plots=False)
+    ckpts = out / "checkpoints"
+    steps = sorted(d for d in ckpts.iterdir() if d.name.startswith("step-"))
+    if len(steps) == 1:  # best == last: make an older copy to fall back to
+        older = ckpts / f"step-{int(steps[0].name[5:]) - 1:08d}"
+        shutil.copytree(steps[0], older)
+    return out
+
+
+def _steps(run: Path) -> list[Path]:
+    return sorted(d for d in (run / "checkpoints").iterdir() if d.name.startswith("step-"))
+
+
+def test_a_damaged_last_checkpoint_falls_back_to_an_intact_one(two_steps: Path) -> None:
+    from cnnzoo.train.checkpoint import load_checkpoint
+
+    older, last = _steps(two_steps)[-2:]
+    data = (last / "model.safetensors").read_bytes()
+    (last / "model.safetensors").write_bytes(data[: len(data) // 3])  # truncated
+    with pytest.warns(UserWarning, match=f"weights are unreadable.*Using {older.name}"):
+        ckpt = load_checkpoint(two_steps, which="last")
+    assert ckpt.path == older
+    # a pointer at a step that is gone, or outside the run: the same
+    import shutil
+
+    shutil.rmtree(last)
+    with pytest.warns(UserWarning, match=f"is missing.*Using {older.name}"):
+        assert load_checkpoint(two_steps, which="last").path == older
+    (two_steps / "checkpoints" / "last.json").write_text('{"dir": "../../../etc", "step": 1}')
+    with pytest.warns(UserWarning, match="not a checkpoint of this run"):
+        assert load_checkpoint(two_steps, which="last").path == older
+    # nothing intact at all: one clear error
+    (older / "meta.json").write_text('{"model": "lenet5"}')
+    with pytest.raises(CheckpointError, match=r"no intact checkpoint.*lacks or mangles"):
+        load_checkpoint(two_steps, which="last")
+
+
+def test_resume_goes_on_from_the_newest_intact_step(two_steps: Path, quadrants: Path) -> None:
+    from cnnzoo.train import train
+    from test_train import tiny
+
+    older, last = _steps(two_steps)[-2:]
+    (last / "state.pt").write_bytes(b"\x80\x04garbage")
+    with pytest.warns(UserWarning, match=f"Using {older.name}"):
+        result = train(tiny(quadrants, epochs=3, checkpoint_every_steps=3), two_steps,
+                       resume=True, quiet=True, plots=False)  # fmt: skip
+    assert result["status"] == "finished" and result["epochs"] == 3
+
+
+def test_a_pickled_state_is_refused_without_advising_to_load_it(
+    two_steps: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import torch
+
+    for d in _steps(two_steps):
+        torch.save({"step": 1, "payload": Path("/etc/passwd")}, d / "state.pt")  # a pickle
+    assert main(["eval", str(two_steps)]) == 0  # evaluation needs the weights only
+    capsys.readouterr()
+    args = ["train", "lenet5_relu", "--data", str(quadrants_of(two_steps)), "--resume",
+            "--out", str(two_steps), "--quiet"]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "could run code" in err and "weights_only" not in err and "Traceback" not in err
+
+
+def quadrants_of(run: Path) -> Path:
+    return Path(json.loads((run / "config.json").read_text())["data"])

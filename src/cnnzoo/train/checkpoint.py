@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import re
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,51 +97,148 @@ def save_checkpoint(
     return final
 
 
+_STEP_DIR = re.compile(r"step-\d{8}")
+
+
 def _pointed(root: Path, which: str) -> Path | None:
+    """The checkpoint directory ``which.json`` names (None when there is no such file). A
+    damaged pointer, or one naming anything but a step directory of this run (e.g. a path
+    outside it), is a :class:`CheckpointError`."""
     p = root / f"{which}.json"
     if not p.exists():
         return None
     try:
-        return root / json.loads(p.read_text())["dir"]
-    except (ValueError, KeyError) as e:
-        raise CheckpointError(f"{p} is corrupt ({e}); delete it to start over") from None
+        name = json.loads(p.read_text())["dir"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"{p} is damaged ({type(e).__name__}: {e})") from None
+    if not isinstance(name, str) or not _STEP_DIR.fullmatch(name):
+        raise CheckpointError(
+            f"{p} names {name!r}, which is not a checkpoint of this run (step-NNNNNNNN); refused"
+        )
+    return root / name
 
 
 def _prune(root: Path) -> None:
-    keep = {p.name for p in (_pointed(root, "last"), _pointed(root, "best")) if p is not None}
+    keep = set()
+    for which in ("last", "best"):
+        try:
+            d = _pointed(root, which)
+        except CheckpointError:
+            continue  # a damaged pointer protects nothing: the new one is written already
+        if d is not None:
+            keep.add(d.name)
     for d in root.iterdir():
         if d.is_dir() and d.name not in keep and d.name.lstrip(".").startswith("step-"):
             shutil.rmtree(d, ignore_errors=True)
 
 
+def _candidates(root: Path, which: str) -> tuple[list[Path], list[str]]:
+    """The checkpoint directories to try, best first: the one ``which.json`` names, then
+    ``last.json``'s, then every other step directory, newest first; and the problems with the
+    pointers met on the way."""
+    out: list[Path] = []
+    problems: list[str] = []
+    for w in dict.fromkeys((which, "last")):
+        try:
+            d = _pointed(root, w)
+        except CheckpointError as e:
+            problems.append(str(e))
+            continue
+        if d is not None and d not in out:
+            out.append(d)
+    steps = sorted((d for d in root.iterdir() if d.is_dir() and _STEP_DIR.fullmatch(d.name)),
+                   key=lambda d: d.name, reverse=True)  # fmt: skip
+    out += [d for d in steps if d not in out]
+    return out, problems
+
+
 def resolve_checkpoint(path: str | Path, which: str = "best") -> Path:
-    """Find a checkpoint directory from a run directory, a ``checkpoints`` directory or the
-    checkpoint directory itself. ``which`` picks ``best`` (falling back to ``last``) or ``last``."""
+    """The checkpoint directory :func:`load_checkpoint` would load (without reading it)."""
+    return load_checkpoint(path, which, state=False).path
+
+
+def load_checkpoint(path: str | Path, which: str = "best", state: bool = True) -> Checkpoint:
+    """Load a checkpoint from a run directory, its ``checkpoints`` directory or a checkpoint
+    directory itself. ``which`` picks ``best`` (falling back to ``last``) or ``last``.
+
+    No code is executed: weights come from safetensors and the rest from
+    ``torch.load(weights_only=True)``. When the checkpoint a pointer names is missing or
+    damaged, the newest intact one is used instead, with a warning that says so (a run killed
+    at the wrong moment, or a file damaged by hand, is never stuck while an intact step exists).
+    """
     path = Path(path)
     if (path / "model.safetensors").exists():
-        return path
-    for root in (path / "checkpoints", path):
-        for w in (which, "last"):
-            d = _pointed(root, w) if root.is_dir() else None
-            if d is not None:
-                if not (d / "model.safetensors").exists():
-                    raise CheckpointError(f"{root / (w + '.json')} points at {d}, which is missing")
-                return d
+        return _load_dir(path, state)
+    root = path / "checkpoints" if (path / "checkpoints").is_dir() else path
+    if not root.is_dir():
+        raise CheckpointError(f"no checkpoint found at {path}: no such directory")
+    dirs, problems = _candidates(root, which)
+    for d in dirs:
+        try:
+            ckpt = _load_dir(d, state)
+        except CheckpointError as e:
+            problems.append(str(e))
+            continue
+        if problems:
+            warnings.warn(
+                f"{'; '.join(problems)}. Using {d.name}, the newest intact checkpoint.",
+                stacklevel=2,
+            )
+        return ckpt
+    if problems:
+        raise CheckpointError(
+            f"no intact checkpoint in {root}: {'; '.join(problems)}. Start the run afresh in "
+            "another directory (or delete this one)"
+        )
     raise CheckpointError(
         f"no checkpoint found at {path}: expected a run directory (with checkpoints/last.json) "
         f"or a checkpoint directory (with model.safetensors)"
     )
 
 
-def load_checkpoint(path: str | Path, which: str = "best", state: bool = True) -> Checkpoint:
-    """Load a checkpoint (see :func:`resolve_checkpoint` for ``path``). No code is executed:
-    weights come from safetensors and the rest from ``torch.load(weights_only=True)``."""
-    d = resolve_checkpoint(path, which)
+#: what meta.json must hold, and of which type
+_META = {
+    "model": str, "num_classes": int, "in_channels": int, "input_size": list, "classes": list,
+    "mean": list, "std": list,
+}  # fmt: skip
+
+
+def _load_dir(d: Path, state: bool) -> Checkpoint:
+    if not d.is_dir() or not (d / "model.safetensors").is_file():
+        raise CheckpointError(f"checkpoint {d} is missing")
     try:
         model = load_file(str(d / "model.safetensors"))
         ema = load_file(str(d / "ema.safetensors")) if (d / "ema.safetensors").exists() else None
+    except Exception as e:  # safetensors' own error for a truncated or foreign file
+        raise CheckpointError(
+            f"checkpoint {d}: the weights are unreadable ({type(e).__name__}: {e})"
+        ) from None
+    try:
         meta = json.loads((d / "meta.json").read_text())
-        st = torch.load(d / "state.pt", weights_only=True, map_location="cpu") if state else {}
-    except (OSError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"checkpoint {d} is unreadable: {e}") from None
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"checkpoint {d}: meta.json is unreadable ({e})") from None
+    bad = [
+        k
+        for k, kind in _META.items()
+        if not isinstance(meta.get(k) if isinstance(meta, dict) else None, kind)
+    ]
+    if bad:
+        raise CheckpointError(
+            f"checkpoint {d}: meta.json lacks or mangles {', '.join(bad)} (edited by hand?)"
+        )
+    st: dict = {}
+    if state:
+        try:
+            st = torch.load(d / "state.pt", weights_only=True, map_location="cpu")
+        except pickle.UnpicklingError:
+            # never advise loading it anyway: that would run whatever code it holds
+            raise CheckpointError(
+                f"checkpoint {d}: state.pt holds Python objects other than tensors, numbers "
+                "and strings; refused, since loading it could run code. It was not written by "
+                "cnnzoo: use an intact checkpoint"
+            ) from None
+        except (OSError, ValueError, RuntimeError, EOFError) as e:
+            raise CheckpointError(f"checkpoint {d}: state.pt is unreadable ({e})") from None
+        if not isinstance(st, dict) or "step" not in st:
+            raise CheckpointError(f"checkpoint {d}: state.pt is not a training state")
     return Checkpoint(d, model, ema, st, meta)
