@@ -494,3 +494,34 @@ def test_a_pickled_state_is_refused_without_advising_to_load_it(
 
 def quadrants_of(run: Path) -> Path:
     return Path(json.loads((run / "config.json").read_text())["data"])
+
+
+# --------------------------------------------------------------------------- Ray address
+
+
+def test_a_ray_address_where_nothing_listens_fails_fast(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: nothing listens
+    argv = ["sweep", "run", "--space", "anynetx_a", "--n", "2", "--flops", "1M:3M",
+            "--out", str(tmp_path / "sweep"), "--executor", "ray",
+            "--ray-address", f"127.0.0.1:{port}"]  # fmt: skip
+    t0 = time.perf_counter()
+    assert main(argv) == 2
+    assert time.perf_counter() - t0 < 60
+    err = capsys.readouterr().err
+    assert f"nothing answers at 127.0.0.1:{port}" in err and "ray start --head" in err
+    from cnnzoo.designspace.executors import check_ray_address
+
+    with pytest.raises(errors.ConfigError, match="not HOST:PORT"):
+        check_ray_address("head-node")
+    # a listening port passes
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        check_ray_address(f"127.0.0.1:{s.getsockname()[1]}")

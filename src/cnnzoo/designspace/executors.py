@@ -32,7 +32,14 @@ from multiprocessing.connection import Connection, wait
 from cnnzoo.designspace.trial import run_task
 from cnnzoo.errors import ConfigError, SetupError
 
-__all__ = ["Executor", "LocalExecutor", "RayExecutor", "make_executor", "split_cores"]
+__all__ = [
+    "Executor",
+    "LocalExecutor",
+    "RayExecutor",
+    "check_ray_address",
+    "make_executor",
+    "split_cores",
+]
 
 OnStart = Callable[[dict, str], None]
 OnDone = Callable[[dict, dict], None]
@@ -249,6 +256,29 @@ def _ray_trial(task: dict) -> dict:
     return run_task(task)
 
 
+def check_ray_address(address: str, timeout: float = 3.0) -> None:
+    """Fail fast, before Ray is involved, when nothing answers at ``HOST:PORT`` (Ray itself
+    retries for minutes, then dies in a ConnectionError). ``auto``, ``local`` and ``ray://``
+    addresses are left to Ray."""
+    import socket
+
+    if address in ("auto", "local") or "://" in address:
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(
+            f"Ray address {address!r} is not HOST:PORT (e.g. 10.0.0.5:6379, the head node's "
+            "address and the port `ray start --head` printed)"
+        )
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise SetupError(
+            f"nothing answers at {address} ({e.strerror or e}): start the cluster there with "
+            f"`ray start --head --port={port}`, or give the address and port it printed"
+        ) from None
+
+
 class RayExecutor(Executor):
     """Trials as Ray tasks of ``threads`` CPUs each, at most ``workers`` at a time (default: as
     many as the cluster's CPUs allow), on the cluster at ``address`` or a local instance."""
@@ -262,6 +292,8 @@ class RayExecutor(Executor):
         threads: int | None = None,
         num_cpus: int | None = None,
     ) -> None:
+        if address:
+            check_ray_address(address)  # before anything else: it fails in seconds, not minutes
         try:
             import ray
         except ImportError:
