@@ -525,3 +525,36 @@ def test_a_ray_address_where_nothing_listens_fails_fast(
         s.bind(("127.0.0.1", 0))
         s.listen()
         check_ray_address(f"127.0.0.1:{s.getsockname()[1]}")
+
+
+# --------------------------------------------------------------------------- limits
+
+
+def test_a_gzip_bomb_is_refused_without_using_the_memory(tmp_path: Path) -> None:
+    import gzip
+    import struct
+    import tracemalloc
+
+    from cnnzoo.data.formats import decompress, read_idx
+
+    # an IDX header promising 10 labels, followed by 64 MB of zeros: ~64 KB compressed
+    payload = struct.pack(">HBBI", 0, 0x08, 1, 10) + bytes(64 << 20)
+    bomb = tmp_path / "train-labels-idx1-ubyte.gz"
+    bomb.write_bytes(gzip.compress(payload, compresslevel=9))
+    del payload
+    assert bomb.stat().st_size < 200_000
+    tracemalloc.start()
+    with pytest.raises(DataError, match="expands beyond 19 bytes"):
+        read_idx(bomb)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 << 20, f"{peak:,} bytes used to refuse it"
+    # without a header to go by, the general cap holds
+    with pytest.raises(DataError, match="expands beyond 1,000 bytes"):
+        decompress(gzip.compress(bytes(5000)), "x.gz", max_size=1000)
+    # an honest file, in two gzip members, still reads
+    good = struct.pack(">HBBI", 0, 0x08, 1, 3) + bytes([1, 2, 3])
+    two = gzip.compress(good[:5]) + gzip.compress(good[5:])
+    assert decompress(two, "two.gz") == good
+    with pytest.raises(DataError, match="truncated gzip"):
+        decompress(gzip.compress(good)[:-12], "cut.gz")

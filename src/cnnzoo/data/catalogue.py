@@ -39,7 +39,7 @@ from cnnzoo.data.dataset import ImageDataset
 from cnnzoo.data.download import DownloadError, fetch
 from cnnzoo.data.errors import DataError
 from cnnzoo.data.formats import (
-    decompress,
+    decompress_idx,
     load_image_folder,
     parse_cifar,
     parse_idx,
@@ -207,7 +207,7 @@ class IdxSpec(DatasetSpec):
 
     def _load_verified(self, path: Path, fs: FileSpec, verify: bool) -> tuple[np.ndarray, str]:
         data = read_bytes(path)
-        content = decompress(data, path)
+        content = decompress_idx(data, path)
         array = parse_idx(content, path)  # structural errors first: they say more than a checksum
         if not verify:
             return array, "not verified"

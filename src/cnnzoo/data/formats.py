@@ -8,7 +8,6 @@ data set never executes code.
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import struct
@@ -26,8 +25,11 @@ from cnnzoo.data.errors import DataError
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "MAX_DECOMPRESSED",
     "MAX_PIXELS",
     "decompress",
+    "decompress_idx",
+    "idx_size",
     "image_size",
     "load_image_folder",
     "parse_cifar",
@@ -77,18 +79,59 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
         raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
 
 
-def decompress(data: bytes, source: str | os.PathLike[str]) -> bytes:
-    """``data`` gunzipped when it starts with the gzip magic, else unchanged."""
+#: the most a gzip file may expand to when nothing tells how much to expect (2 GiB: more than
+#: any data set here unpacks to); an IDX file may expand only to what its header promises
+MAX_DECOMPRESSED = 2 << 30
+
+
+def decompress(data: bytes, source: str | os.PathLike[str], max_size: int | None = None) -> bytes:
+    """``data`` gunzipped when it starts with the gzip magic, else unchanged. The output is
+    capped at ``max_size`` bytes (default :data:`MAX_DECOMPRESSED`) while it is produced, so a
+    small file that expands without end (a "zip bomb") is refused without using the memory."""
     if not data.startswith(_GZIP_MAGIC):
         return data
+    limit = MAX_DECOMPRESSED if max_size is None else int(max_size)
+    out = bytearray()
+    rest = data
     try:
-        return gzip.decompress(data)
-    except EOFError:
-        raise DataError(
-            f"{source}: truncated gzip file (the compressed stream ends early)"
-        ) from None
-    except (OSError, zlib.error) as e:
+        while rest.startswith(_GZIP_MAGIC):  # one gzip member after another
+            d = zlib.decompressobj(wbits=31)
+            pending = rest
+            while not d.eof:
+                chunk = d.decompress(pending, limit + 1 - len(out))
+                out += chunk
+                if len(out) > limit:
+                    raise DataError(
+                        f"{source}: the gzip data expands beyond {limit:,} bytes, more than "
+                        "this file can hold; refused (a corrupt file, or a decompression bomb)"
+                    )
+                pending = d.unconsumed_tail
+                if not chunk and not pending:
+                    raise DataError(
+                        f"{source}: truncated gzip file (the compressed stream ends early)"
+                    )
+            rest = d.unused_data
+    except zlib.error as e:
         raise DataError(f"{source}: corrupt gzip data ({e})") from None
+    return bytes(out)
+
+
+def idx_size(data: bytes) -> int | None:
+    """How many bytes an IDX file (gzipped or not) says it holds, read from its header (None
+    when the start is not an IDX header: :func:`parse_idx` then says what is wrong)."""
+    head = data[:64]
+    if data.startswith(_GZIP_MAGIC):
+        try:
+            head = zlib.decompressobj(wbits=31).decompress(data, 64)
+        except zlib.error:
+            return None
+    if len(head) < 4:
+        return None
+    zero, code, ndim = struct.unpack(">HBB", head[:4])
+    if zero != 0 or code not in _IDX_DTYPES or ndim == 0 or len(head) < 4 + 4 * ndim:
+        return None
+    dims = struct.unpack(f">{ndim}I", head[4 : 4 + 4 * ndim])
+    return 4 + 4 * ndim + int(np.prod(dims, dtype=np.int64)) * _IDX_DTYPES[code].itemsize
 
 
 # ----------------------------------------------------------------------------------------- IDX
@@ -133,7 +176,14 @@ def parse_idx(data: bytes, source: str | os.PathLike[str] = "<bytes>") -> np.nda
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an IDX file, gzip-compressed or raw (detected from the content, not the name)."""
-    return parse_idx(decompress(read_bytes(path), path), path)
+    return parse_idx(decompress_idx(read_bytes(path), path), path)
+
+
+def decompress_idx(data: bytes, source: str | os.PathLike[str]) -> bytes:
+    """An IDX file's bytes, gunzipped no further than one byte past what its header promises
+    (so that :func:`parse_idx` still sees, and names, data after the values)."""
+    promised = idx_size(data)
+    return decompress(data, source, None if promised is None else promised + 1)
 
 
 def read_idx_pair(
@@ -241,6 +291,11 @@ def read_tar_members(
             for member in tar:
                 base = member.name.rsplit("/", 1)[-1]
                 if base in wanted and base not in found and member.isfile():
+                    if member.size > MAX_DECOMPRESSED:
+                        raise DataError(
+                            f"{path}: member {member.name} claims {member.size:,} bytes, more "
+                            "than any data set holds; refused"
+                        )
                     f = tar.extractfile(member)
                     if f is not None:
                         found[base] = f.read()
