@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from cnnzoo.cli_args import nonneg_int, positive_float, positive_int
+from cnnzoo.cli_args import nonneg_float, nonneg_int, positive_float, positive_int
 
 
 def _parse_size(text: str) -> tuple[int, int, int]:
@@ -198,7 +198,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     res, meta = evaluate_checkpoint(
         args.run, split=args.split, data=args.data, data_dir=args.data_dir, tta=args.tta,
-        device=args.device, which=args.which,
+        device=args.device, which=args.which, subset=args.test_subset,
     )  # fmt: skip
     if args.format == "json":
         print(json.dumps(res.to_dict() | {"checkpoint": meta["checkpoint"]}, indent=2))
@@ -237,6 +237,10 @@ def _add_eval_predict(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", help="where the data set files are")
     p.add_argument("--which", choices=("best", "last"), default="best", help="which checkpoint")
     p.add_argument("--tta", action="store_true", help="flip test-time augmentation")
+    p.add_argument(
+        "--test-subset", type=positive_int, metavar="N",
+        help="evaluate on a fixed subset of N images (the one training's --test-subset uses)",
+    )  # fmt: skip
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_eval)
@@ -366,6 +370,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         overrides["max_steps"] = args.max_steps
     if args.seed is not None:
         overrides["seed"] = args.seed
+    if args.test_subset is not None:
+        overrides["test_subset"] = args.test_subset
+    if args.val_size is not None:
+        overrides["val_size"] = args.val_size
     rows = compare(args.models, args.out, recipe=args.recipe, quiet=args.quiet, **overrides)
     from cnnzoo.complexity import text_table
 
@@ -401,6 +409,8 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=positive_int)
     p.add_argument("--max-steps", type=positive_int)
     p.add_argument("--seed", type=nonneg_int)
+    p.add_argument("--test-subset", type=positive_int, help="evaluate on a fixed subset")
+    p.add_argument("--val-size", type=nonneg_float, help="validation images held out")
     p.add_argument("--out", type=Path, default=Path("runs/compare"))
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_compare)

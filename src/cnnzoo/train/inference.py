@@ -46,14 +46,20 @@ def evaluate_checkpoint(
     device: str = "auto",
     precision: str = "auto",
     which: str = "best",
+    subset: int | None = None,
 ) -> tuple[EvalResult, dict]:
-    """Evaluate a checkpoint on a split of its data set (or of ``data``)."""
+    """Evaluate a checkpoint on a split of its data set (or of ``data``); ``subset``: on a
+    fixed subset of that many images (the same one training's ``test_subset`` picks)."""
     from cnnzoo.data import Augment, BatchLoader, load_dataset
 
     dev = pick_device(device)
     model, meta = load_trained_model(path, which=which, device=str(dev))
     ds = load_dataset(data or meta["data"], split=split, data_dir=data_dir)
     ds = _match_classes(ds, list(meta["classes"]))
+    if subset is not None and subset < len(ds):
+        from cnnzoo.train.trainer import fixed_subset
+
+        ds = fixed_subset(ds, subset)
     c = meta["input_size"][0]
     if ds.images.shape[1] != c:
         raise DataError(

@@ -257,8 +257,7 @@ class Trainer:
             idx = torch.randperm(len(train_ds), generator=g)[: cfg.train_subset]
             train_ds = train_ds.subset(idx)
         if cfg.test_subset is not None and cfg.test_subset < len(test):
-            g = torch.Generator().manual_seed(12345)  # not the run's seed: the same images always
-            test = test.subset(torch.randperm(len(test), generator=g)[: cfg.test_subset])
+            test = fixed_subset(test, cfg.test_subset)
         c, h, w = train_full.images.shape[1:]
         _check_splits_match(cfg, train_full, test)
         self.input_note = ""
@@ -742,6 +741,13 @@ class Trainer:
         if diagnosis:
             self._log(f"{status}: {diagnosis}")
         return result
+
+
+def fixed_subset(ds, n: int):
+    """The same ``n`` images of ``ds`` whatever the run's seed (so that runs, and `cnnzoo
+    eval --test-subset`, compare on the same images)."""
+    g = torch.Generator().manual_seed(12345)
+    return ds.subset(torch.randperm(len(ds), generator=g)[:n])
 
 
 def _check_splits_match(cfg: TrainConfig, train_ds, test_ds) -> None:
