@@ -558,3 +558,69 @@ def test_a_gzip_bomb_is_refused_without_using_the_memory(tmp_path: Path) -> None
     assert decompress(two, "two.gz") == good
     with pytest.raises(DataError, match="truncated gzip"):
         decompress(gzip.compress(good)[:-12], "cut.gz")
+
+
+# --------------------------------------------------------------------------- tests that see bugs
+
+
+def test_the_weighted_edf_curve_moves_each_weight_with_its_error() -> None:
+    import numpy as np
+
+    from cnnzoo.designspace.analysis import edf_curve
+
+    e = [0.3, 0.1, 0.2, 0.25]
+    w = [0.1, 0.2, 0.3, 0.4]
+    x, y = edf_curve(e, w)
+    np.testing.assert_allclose(x, [0.1, 0.2, 0.25, 0.3])
+    np.testing.assert_allclose(y, [0.2, 0.5, 0.9, 1.0])  # not the weights in the given order
+
+
+def _trainer(quadrants: Path, tmp_path: Path, **kw):
+    from cnnzoo.train import Trainer
+    from test_train import tiny
+
+    return Trainer(tiny(quadrants, **kw), tmp_path / "run", quiet=True, plots=False)
+
+
+def test_the_loss_is_the_label_smoothed_cross_entropy_by_hand(
+    quadrants: Path, tmp_path: Path
+) -> None:
+    import torch
+
+    eps = 0.3
+    t = _trainer(quadrants, tmp_path, label_smoothing=eps, epochs=1)
+    x, y = next(iter(t.train_loader))
+    with torch.no_grad():
+        logp = torch.log_softmax(t.model(x).double(), dim=1)
+    k = logp.shape[1]
+    # (1 - eps) on the true class, eps spread evenly over all k classes
+    by_hand = -((1 - eps) * logp[torch.arange(len(y)), y] + eps / k * logp.sum(1)).mean()
+    loss, _ = t.train_step(x, y)
+    assert float(loss) == pytest.approx(float(by_hand), rel=1e-5)
+    t._lock.close()
+
+
+def test_the_learning_rate_follows_the_schedule_one_step_at_a_time(
+    quadrants: Path, tmp_path: Path
+) -> None:
+    import math
+
+    peak, warm = 0.05, 2
+    t = _trainer(quadrants, tmp_path, lr=peak, schedule="cosine", epochs=2, batch_size=8,
+                 warmup_epochs=warm / 8)  # fmt: skip
+    total = t.total_steps
+    assert t.schedule.warmup_steps == 2 and total == 16  # 64 images, batch 8, 2 epochs
+    batches = iter(t.train_loader)
+    seen = []
+    for _ in range(5):
+        x, y = next(batches)
+        t.train_step(x, y)
+        seen.append(t.optimizer.param_groups[0]["lr"])
+    # the rate used at step s: linear warm-up (s + 1) / 2 over 2 steps, times the cosine
+    expected = [
+        peak * min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * s / total))
+        for s in range(5)
+    ]
+    assert seen == pytest.approx(expected, rel=1e-9)
+    assert t.step == 5
+    t._lock.close()
