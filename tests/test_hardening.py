@@ -624,3 +624,18 @@ def test_the_learning_rate_follows_the_schedule_one_step_at_a_time(
     assert seen == pytest.approx(expected, rel=1e-9)
     assert t.step == 5
     t._lock.close()
+
+
+def test_an_out_path_that_is_a_file_and_a_damaged_sweep_store_get_messages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file where a directory should go")
+    assert main(["train", "lenet5", "--out", str(blocker / "run"), "--max-steps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "cnnzoo: error:" in err and str(blocker) in err and "Traceback" not in err
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "sweep.sqlite").write_bytes(b"\x00garbage" * 100)
+    assert main(["sweep", "status", str(sweep)]) == 2
+    assert "is not a cnnzoo store" in capsys.readouterr().err
