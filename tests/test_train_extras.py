@@ -114,10 +114,15 @@ def test_bad_input_gets_clear_errors(
         predict_images(out, [bad])
     assert main(["predict", str(out), str(tmp_path / "missing.png")]) == 2
     assert "does not exist" in capsys.readouterr().err
-    # a corrupt pointer file is reported, not a stack trace
+    # a damaged pointer with no intact step to fall back to is reported, not a stack trace
+    import shutil
+
     (out / "checkpoints" / "last.json").write_text("{not json")
+    for d in (out / "checkpoints").glob("step-*"):
+        shutil.rmtree(d)
     assert main(["train", "lenet5_relu", "--data", str(data), "--out", str(out), "--resume"]) == 2
-    assert "corrupt" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "last.json is damaged" in err and "Traceback" not in err
 
 
 @pytest.mark.slow

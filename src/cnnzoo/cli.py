@@ -8,7 +8,6 @@ import sys
 import textwrap
 from collections.abc import Sequence
 
-from cnnzoo.cli_args import positive_int
 from cnnzoo.errors import CnnzooError, NonFiniteLossError
 from cnnzoo.registry import list_models, model_info
 
@@ -214,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CxHxW",
         help="input size, e.g. 1x28x28 (default: the model's own)",
     )
-    p.add_argument("--num-classes", type=positive_int, metavar="N", help="classifier outputs")
+    p.add_argument("--num-classes", type=int, metavar="N", help="classifier outputs")
     p.add_argument(
         "--format", choices=("table", "markdown", "json"), default="table", help="output format"
     )

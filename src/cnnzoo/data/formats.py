@@ -366,7 +366,7 @@ def read_image(
                 im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             a = np.asarray(im, dtype=np.uint8)
     except FileNotFoundError:
-        raise DataError(f"{path}: image not found") from None
+        raise DataError(f"image {path} does not exist") from None
     except (*_BROKEN, Image.DecompressionBombError) as e:
         raise DataError(f"{path}: cannot read image ({e})") from None
     return a[:, :, None] if a.ndim == 2 else a

@@ -788,11 +788,22 @@ def resume_differences(saved: TrainConfig, new: TrainConfig) -> list[str]:
         now = b.get(key)
         if key in RESUME_MAY_CHANGE or (key == "resize" and now is None):
             continue
-        if json.dumps(was, sort_keys=True, default=str) != json.dumps(
-            now, sort_keys=True, default=str
-        ):
+        if not _same_setting(was, now):
             out.append(f"{key}: {was!r} in the run, {now!r} now")
     return out
+
+
+def _same_setting(a: object, b: object) -> bool:
+    """Equal as settings: 16 and 16.0 are the same number."""
+    numbers = (int, float)
+    if (
+        isinstance(a, numbers)
+        and isinstance(b, numbers)
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
+        return float(a) == float(b)
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
 
 
 def _with_data_resolved(config: TrainConfig) -> TrainConfig:
