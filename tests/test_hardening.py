@@ -178,8 +178,6 @@ def test_resume_refuses_other_settings_and_lists_them(
     assert main([*base, "--epochs", "1", "--lr", "0.05"]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["data"] == str(quadrants.resolve()), "the data path is stored resolved"
-    meta = json.loads((out / "checkpoints" / "last.json").read_text())
-    assert meta  # the run can be resumed
     capsys.readouterr()
     # another learning rate and batch size: refused, with both differences named
     bad = [*base, "--epochs", "2", "--lr", "0.1", "--resume"]

@@ -35,7 +35,9 @@ import functools
 import math
 from collections.abc import Sequence
 
+from cnnzoo.claims.core import PP as _PP
 from cnnzoo.claims.core import Analysis, Claim, Finding, Job, by_group, register_claim
+from cnnzoo.claims.core import missing_finding as _missing
 from cnnzoo.claims.stats import (
     Interval,
     bootstrap_interval,
@@ -48,7 +50,6 @@ from cnnzoo.claims.stats import (
 
 __all__: list[str] = []
 
-_PP = {"scale": 100.0, "unit": " pp", "digits": 2}
 _PAPER = "Radosavovic, Kosaraju, Girshick, He & Dollár, CVPR 2020"
 _LABEL = {
     "anynetx_a": "A",
@@ -166,11 +167,6 @@ def _mean_gap(new: list, old: list) -> float:
 
 def _median_gap(new: list, old: list) -> float:
     return median(new) - median(old)
-
-
-def _missing(statement: str, quantity: str, threshold: float, claimed: str, **fmt) -> Finding:
-    nothing = Interval(math.nan, -math.inf, math.inf, 0, "none")
-    return Finding(statement, quantity, nothing, threshold, claimed, **(_PP | fmt))  # type: ignore[arg-type]
 
 
 def _gap_finding(

@@ -14,12 +14,12 @@ import json
 import math
 from collections.abc import Sequence
 
+from cnnzoo.claims.core import PP as _PP
 from cnnzoo.claims.core import Analysis, Claim, Finding, Job, by_group, register_claim
+from cnnzoo.claims.core import missing_finding as _missing
 from cnnzoo.claims.stats import Interval, mean_interval, paired_difference
 
 __all__: list[str] = []
-
-_PP = {"scale": 100.0, "unit": " pp", "digits": 2}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -65,14 +65,6 @@ def _acc_table(groups: Sequence[tuple[str, str]], acc: dict) -> tuple[list[str],
         cell = mean_interval(list(vals.values())).format(4) if vals else "no result"
         rows.append([g, what, str(len(vals)), cell])
     return cols, rows
-
-
-def _missing(
-    statement: str, quantity: str, threshold: float = 0.0, claimed: str = ">", **fmt: object
-) -> Finding:
-    """A finding without data (its runs failed or have not run): inconclusive."""
-    nothing = Interval(math.nan, -math.inf, math.inf, 0, "none")
-    return Finding(statement, quantity, nothing, threshold, claimed, **(_PP | fmt))  # type: ignore[arg-type]
 
 
 def _diff_finding(

@@ -120,6 +120,18 @@ class Finding:
         }
 
 
+#: How accuracy and error differences print: in percentage points.
+PP = {"scale": 100.0, "unit": " pp", "digits": 2}
+
+
+def missing_finding(
+    statement: str, quantity: str, threshold: float = 0.0, claimed: str = ">", **fmt: object
+) -> Finding:
+    """A finding without data (its runs failed or have not run): inconclusive."""
+    nothing = Interval(math.nan, -math.inf, math.inf, 0, "none")
+    return Finding(statement, quantity, nothing, threshold, claimed, **(PP | fmt))  # type: ignore[arg-type]
+
+
 @dataclass
 class Analysis:
     """What a claim's rule makes of the results."""
