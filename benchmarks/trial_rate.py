@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 from cnnzoo.claims.anynet import _job, _networks, _setting
-from cnnzoo.data import catalogue
+from cnnzoo.data.entries import _decoded_idx_split
 from cnnzoo.train import TrainConfig
 from cnnzoo.train.trainer import Trainer
 
@@ -48,7 +48,7 @@ class _Before(Trainer):
 def trial(train: dict, out: Path, before: bool) -> tuple[float, float]:
     shutil.rmtree(out, ignore_errors=True)
     if before:
-        catalogue._DECODED.clear()  # every trial decoded the files again
+        _decoded_idx_split.cache_clear()  # every trial decoded the files again
     t0 = time.perf_counter()
     cls = _Before if before else Trainer
     trainer = cls(TrainConfig.from_dict(train), out, quiet=True, plots=False,

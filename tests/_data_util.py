@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnzoo.data import catalogue
-from cnnzoo.data.catalogue import CifarSpec, FileSpec, IdxSpec
+from cnnzoo.data import lookup
+from cnnzoo.data.entries import CifarEntry, IdxEntry, PublishedFile
 
 _IDX_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D}
 
@@ -68,7 +68,7 @@ def tiny_idx(
     num_classes: int = 4,
     mirrors: tuple[str, ...] = (),
     name: str = "tiny",
-) -> tuple[IdxSpec, dict[str, tuple[np.ndarray, np.ndarray]]]:
+) -> tuple[IdxEntry, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Write a small MNIST-style data set (gzipped IDX files, 28x28) into ``folder`` and return
     its catalogue entry (checksums of the files written) and the arrays per split."""
     sizes = sizes or {"train": 36, "test": 12}
@@ -81,9 +81,9 @@ def tiny_idx(
         for fname, arr in zip(IDX_FILES[split], (x, y), strict=True):
             raw = idx_bytes(arr)
             data = write(folder / fname, raw, gz=True).read_bytes()
-            specs.append(FileSpec(fname, md5(data), len(data), md5(raw)))
+            specs.append(PublishedFile(fname, md5(data), len(data), md5(raw)))
         files[split] = tuple(specs)
-    spec = IdxSpec(
+    spec = IdxEntry(
         name=name,
         title="Tiny",
         homepage="",
@@ -117,7 +117,7 @@ def tar_gz(path: Path, members: dict[str, bytes]) -> Path:
 
 def tiny_cifar(
     folder: Path, *, hundred: bool = False, extracted: bool = False, mirrors: tuple[str, ...] = ()
-) -> tuple[CifarSpec, dict[str, tuple[np.ndarray, np.ndarray]]]:
+) -> tuple[CifarEntry, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """A small CIFAR-10 (two train batches of 10, a test batch of 8) or CIFAR-100 (train.bin of
     20, test.bin of 8, coarse + fine labels) in the binary release's layout."""
     k = 100 if hundred else 10
@@ -139,7 +139,7 @@ def tiny_cifar(
             y = labels(n, k, seed)
             data = cifar_records(x, y // 5, y) if hundred else cifar_records(x, y)
             members[f"{member_dir}/{fname}"] = data
-            specs[split].append(FileSpec(fname, md5(data), len(data)))
+            specs[split].append(PublishedFile(fname, md5(data), len(data)))
             xs.append(x)
             ys.append(y)
         arrays[split] = (np.concatenate(xs), np.concatenate(ys))
@@ -148,11 +148,11 @@ def tiny_cifar(
     if extracted:
         for m, data in members.items():
             write(folder / m, data)
-        archive = FileSpec(name, "0" * 32)
+        archive = PublishedFile(name, "0" * 32)
     else:
         data = tar_gz(folder / name, members).read_bytes()
-        archive = FileSpec(name, md5(data), len(data))
-    spec = CifarSpec(
+        archive = PublishedFile(name, md5(data), len(data))
+    spec = CifarEntry(
         name="tiny100" if hundred else "tiny10",
         title="Tiny CIFAR",
         homepage="",
@@ -209,7 +209,7 @@ def isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Path]:
     system.mkdir(exist_ok=True)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("CNNZOO_DATA", raising=False)
-    monkeypatch.setattr(catalogue, "SYSTEM_ROOTS", (str(system),))
+    monkeypatch.setattr(lookup, "SYSTEM_ROOTS", (str(system),))
     return {"home": home, "cache": home / ".cache" / "cnnzoo", "system": system}
 
 

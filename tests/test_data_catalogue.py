@@ -30,12 +30,12 @@ from cnnzoo.data import (
     DataError,
     check_dataset,
     download_dataset,
-    get_spec,
+    get_entry,
     load_dataset,
     locate,
     train_val_split,
 )
-from cnnzoo.data.catalogue import missing_message
+from cnnzoo.data.lookup import missing_message
 
 FMNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -62,12 +62,21 @@ def test_catalogue_entries_are_complete() -> None:
         assert len(spec.classes) == len(set(spec.classes)) in (10, 100)
         assert spec.mirrors and all(m.endswith("/") for m in spec.mirrors)
         assert all(len(f.md5) == 32 for f in spec.downloads)
-    fm = get_spec("Fashion_MNIST")
+    fm = get_entry("Fashion_MNIST")
     assert fm.name == "fashion-mnist" and fm.apt_package == "dataset-fashion-mnist"
     assert fm.files["train"][0].md5 == "8d4fb7e6c68d591d4c3dfef9ec88bf0d"
-    assert get_spec("cifar-100").classes[:2] == ("apple", "aquarium_fish")
+    assert get_entry("cifar-100").classes[:2] == ("apple", "aquarium_fish")
     with pytest.raises(DataError, match=r"unknown data set 'mnst'.*Did you mean mnist"):
-        get_spec("mnst")
+        get_entry("mnst")
+    # the former names still work
+    import cnnzoo.data as data
+
+    assert data.get_spec is get_entry and data.DatasetSpec is data.DatasetEntry
+    assert (data.IdxSpec, data.CifarSpec, data.FileSpec) == (
+        data.IdxEntry,
+        data.CifarEntry,
+        data.PublishedFile,
+    )
 
 
 def test_lookup_order(
@@ -248,20 +257,20 @@ def test_no_network_gives_the_instructions(roots: dict[str, Path], tmp_path: Pat
 
 
 def test_missing_fashion_mnist_points_to_the_debian_package(roots: dict[str, Path]) -> None:
-    msg = missing_message(get_spec("fashion-mnist"), data_dir="/some/dir")
+    msg = missing_message(get_entry("fashion-mnist"), data_dir="/some/dir")
     assert "apt-get install dataset-fashion-mnist" in msg
     for name in ("train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         assert name in msg
     assert "/some/dir/fashion-mnist/  (--data-dir)" in msg
     assert f"{roots['system']}/fashion-mnist/  (system-wide)" in msg
-    assert "apt-get" not in missing_message(get_spec("mnist"))
+    assert "apt-get" not in missing_message(get_entry("mnist"))
 
 
 # ------------------------------------------------------------------------ real Fashion-MNIST
 
 
 @pytest.mark.skipif(
-    not all((FMNIST_DIR / f.name).is_file() for f in get_spec("fashion-mnist").downloads),
+    not all((FMNIST_DIR / f.name).is_file() for f in get_entry("fashion-mnist").downloads),
     reason=f"Fashion-MNIST is not in {FMNIST_DIR} (apt-get install dataset-fashion-mnist)",
 )
 def test_real_fashion_mnist() -> None:
@@ -287,7 +296,7 @@ def test_a_truncated_cifar_batch_is_reported_as_truncated(roots: dict[str, Path]
 def test_a_split_is_decoded_once_per_process_and_copies_are_independent(
     roots: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cnnzoo.data import catalogue
+    from cnnzoo.data.entries import _decoded_idx_split
 
     spec, arrays = tiny_idx(roots["cache"] / "tiny")
     decoded: list[str] = []
@@ -298,7 +307,8 @@ def test_a_split_is_decoded_once_per_process_and_copies_are_independent(
         return real(self, xpath, *args)
 
     monkeypatch.setattr(type(spec), "_read", counting)
-    monkeypatch.setattr(catalogue, "_DECODED", {})
+    _decoded_idx_split.cache_clear()
+    assert _decoded_idx_split.cache_info().maxsize == 4  # bounded: a few splits, not every one
     a = load_dataset(spec, "train", download=False)
     b = load_dataset(spec, "train", download=False)
     assert decoded == ["train-images-idx3-ubyte.gz"], "the second load comes from memory"

@@ -12,7 +12,7 @@ from PIL import Image
 
 from _data_util import all_files, http_server, isolate, tiny_idx, write
 from cnnzoo.cli import main
-from cnnzoo.data import CATALOGUE, get_spec
+from cnnzoo.data import CATALOGUE, get_entry
 
 FMNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -114,7 +114,7 @@ def test_data_download(roots, capsys, monkeypatch, tmp_path) -> None:
 
 
 @pytest.mark.skipif(
-    not all((FMNIST_DIR / f.name).is_file() for f in get_spec("fashion-mnist").downloads),
+    not all((FMNIST_DIR / f.name).is_file() for f in get_entry("fashion-mnist").downloads),
     reason=f"Fashion-MNIST is not in {FMNIST_DIR} (apt-get install dataset-fashion-mnist)",
 )
 def test_data_check_real_fashion_mnist(capsys) -> None:

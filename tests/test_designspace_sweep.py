@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from _sweep_faults import cli_command, env_with_tests_dir, with_faults
 from cnnzoo.cli import main
+from cnnzoo.designspace.executors import LocalExecutor
 from cnnzoo.designspace.store import SweepStore
 from cnnzoo.designspace.sweep import SweepSpec, run_sweep
-from cnnzoo.designspace.trial import FAULTS_ENV
 from cnnzoo.store import RunStore
 from test_train import make_folder
 
@@ -43,14 +44,12 @@ def spec(data: Path, space: str = "anynetx_e", n: int = 4, **kw) -> SweepSpec:
     return SweepSpec(**(base | kw))
 
 
-def test_a_sweep_records_every_trial_and_survives_failures(
-    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_sweep_records_every_trial_and_survives_failures(data: Path, tmp_path: Path) -> None:
     # trial 1 raises, trial 2 diverges (non-finite loss), trial 3 kills its worker process
-    monkeypatch.setenv(FAULTS_ENV, "1=raise,2=nan,3=kill")
+    faulty = LocalExecutor(workers=2, threads=1, run_task=with_faults("1=raise,2=nan,3=kill"))
     out = tmp_path / "sweep"
     lines: list[str] = []
-    summary = run_sweep(spec(data, n=6), out, workers=2, threads=1, log=lines.append)
+    summary = run_sweep(spec(data, n=6), out, faulty, log=lines.append)
     assert summary.counts == {"pending": 0, "running": 0, "done": 3, "failed": 3}
     trials = SweepStore(out / "sweep.sqlite").trials()
     assert [t["idx"] for t in trials] == list(range(6))
@@ -79,8 +78,7 @@ def test_a_sweep_records_every_trial_and_survives_failures(
     again = run_sweep(spec(data, n=6), out, workers=2, log=lines.append)
     assert again.ran == 0 and again.counts == summary.counts
     assert SweepStore(out / "sweep.sqlite").trials() == trials
-    # ... unless asked to retry the failures (faults off now)
-    monkeypatch.delenv(FAULTS_ENV)
+    # ... unless asked to retry the failures (without faults now)
     retried = run_sweep(spec(data, n=6), out, workers=2, retry_failed=True, log=None)
     assert retried.ran == 3 and retried.counts["done"] == 6
     # other settings in the same directory are refused
@@ -90,7 +88,7 @@ def test_a_sweep_records_every_trial_and_survives_failures(
 
 def _cli(data: Path, out: Path) -> list[str]:
     return [
-        sys.executable, "-m", "cnnzoo", "sweep", "run", "--space", "anynetx_a", "--n", "8",
+        "sweep", "run", "--space", "anynetx_a", "--n", "8",
         "--flops", ":3M", "--data", str(data), "--epochs", "2",
         "--train-opt", "batch_size=16", "--train-opt", 'precision="fp32"',
         "--range", "width=[8,64]", "--range", "depth=[1,3]", "--workers", "1", "--threads", "1",
@@ -113,10 +111,9 @@ def _alive(pid: int) -> bool:
 def test_a_killed_sweep_resumes_without_counting_twice(data: Path, tmp_path: Path) -> None:
     out = tmp_path / "sweep"
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    env.pop(FAULTS_ENV, None)
     # trial 3 stalls, so that the kill surely lands in the middle of a trial
     proc = subprocess.Popen(
-        _cli(data, out), env=env | {FAULTS_ENV: "3=hang"},
+        cli_command("3=hang", _cli(data, out)), env=env_with_tests_dir(env),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     db = out / "sweep.sqlite"
@@ -144,7 +141,10 @@ def test_a_killed_sweep_resumes_without_counting_twice(data: Path, tmp_path: Pat
     assert not _alive(worker_pid)
     kept = {t["idx"]: t for t in store.trials() if t["status"] == "done"}
 
-    res = subprocess.run(_cli(data, out), env=env, capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "cnnzoo", *_cli(data, out)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "resuming" in res.stdout and "unfinished, rerun" in res.stdout
     trials = store.trials()
@@ -163,9 +163,10 @@ def test_ray_executor_runs_trials_and_records_a_crashed_worker(
     pytest.importorskip("ray", reason="Ray is optional: pip install 'cnnzoo[ray]'")
     from cnnzoo.designspace.executors import RayExecutor
 
-    monkeypatch.setenv(FAULTS_ENV, "1=kill")
+    # Ray's workers import the task function from this folder
+    monkeypatch.setenv("PYTHONPATH", env_with_tests_dir(dict(os.environ))["PYTHONPATH"])
     out = tmp_path / "ray-sweep"
-    ex = RayExecutor(address=None, workers=2, threads=1, num_cpus=2)
+    ex = RayExecutor(address=None, workers=2, threads=1, num_cpus=2, run_task=with_faults("1=kill"))
     summary = run_sweep(spec(data, n=3), out, ex, log=None)
     assert summary.counts["done"] == 2 and summary.counts["failed"] == 1
     failed = SweepStore(out / "sweep.sqlite").trials("failed")

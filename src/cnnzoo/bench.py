@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from cnnzoo.registry import create_model
 from cnnzoo.train.trainer import autocast_context, cpu_supports_bf16, pick_device
 
-__all__ = ["BenchRow", "bench_model", "matmul_peak"]
+__all__ = ["BenchRow", "bench_model", "matmul_peak", "seconds_per_call"]
 
 
 def _sync(device: torch.device) -> None:
@@ -20,7 +20,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _timed(fn, device: torch.device, min_time: float, min_iters: int = 3) -> float:
+def seconds_per_call(fn, device: torch.device, min_time: float, min_iters: int = 3) -> float:
     """Seconds per call: one warm-up call, then calls until ``min_time`` has passed."""
     fn()
     _sync(device)
@@ -42,7 +42,7 @@ def matmul_peak(
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
-    seconds = _timed(lambda: torch.mm(a, b), device, min_time)
+    seconds = seconds_per_call(lambda: torch.mm(a, b), device, min_time)
     return 2 * n**3 / seconds / 1e9
 
 
@@ -110,9 +110,9 @@ def bench_model(
                     model(x)
 
             model.train()
-            t_train = _timed(train_step, dev, min_time)
+            t_train = seconds_per_call(train_step, dev, min_time)
             model.eval()
-            t_infer = _timed(infer_step, dev, min_time)
+            t_infer = seconds_per_call(infer_step, dev, min_time)
             train_ips, infer_ips = batch_size / t_train, batch_size / t_infer
             train_gf = 3 * flops_per_image * train_ips / 1e9
             infer_gf = flops_per_image * infer_ips / 1e9

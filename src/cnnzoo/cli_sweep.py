@@ -7,8 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from cnnzoo.cli_args import nonneg_float, nonneg_int, positive_int
-from cnnzoo.cli_train import _parse_option
+from cnnzoo.cli_args import key_value, nonneg_float, nonneg_int, positive_int
 
 
 def cmd_sweep_run(args: argparse.Namespace) -> int:
@@ -143,11 +142,11 @@ def add_sweep_commands(sub: argparse._SubParsersAction) -> None:
     )
     r.add_argument("--ray-address", help="a running Ray cluster, e.g. HEAD:6379 (default: local)")
     r.add_argument(
-        "--train-opt", action="append", type=_parse_option, metavar="KEY=VALUE",
+        "--train-opt", action="append", type=key_value, metavar="KEY=VALUE",
         help="override a training setting, e.g. --train-opt lr=0.05 (repeatable)",
     )  # fmt: skip
     r.add_argument(
-        "--range", action="append", type=_parse_option, metavar="KEY=VALUE",
+        "--range", action="append", type=key_value, metavar="KEY=VALUE",
         help="override a sampling range, e.g. --range width=[8,256] (repeatable)",
     )  # fmt: skip
     r.add_argument("--retry-failed", action="store_true", help="rerun the failed trials too")

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from cnnzoo.cli_args import nonneg_float, nonneg_int, positive_float, positive_int
+from cnnzoo.cli_args import key_value, nonneg_float, nonneg_int, positive_float, positive_int
 
 
 def _parse_size(text: str) -> tuple[int, int, int]:
@@ -19,16 +19,6 @@ def _parse_size(text: str) -> tuple[int, int, int]:
     if len(parts) != 3 or min(parts) < 1:
         raise argparse.ArgumentTypeError(f"expected CxHxW like 1x28x28, got {text!r}")
     return parts  # type: ignore[return-value]
-
-
-def _parse_option(text: str) -> tuple[str, object]:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
 
 
 # --------------------------------------------------------------------------- train
@@ -184,7 +174,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
             action=argparse.BooleanOptionalAction, help=help_,
         )  # fmt: skip
     p.add_argument(
-        "--option", action="append", type=_parse_option, metavar="KEY=VALUE",
+        "--option", action="append", type=key_value, metavar="KEY=VALUE",
         help="model option, e.g. --option shortcut=\"B\" (repeatable)",
     )  # fmt: skip
     p.set_defaults(func=cmd_train)

@@ -74,9 +74,9 @@ def _input_size(run_dir: Path) -> tuple[int, int, int]:
 
 def plot_comparison(out_dir: Path, models: list[str]) -> Path:
     """Evaluation accuracy per epoch of every model on one plot: ``comparison.png``."""
-    from cnnzoo.report import _plt, _save
+    from cnnzoo.report import pyplot, save_figure
 
-    plt = _plt()
+    plt = pyplot()
     fig, (ax_acc, ax_time) = plt.subplots(1, 2, figsize=(11, 4))
     for name in models:
         path = Path(out_dir) / name / "metrics.jsonl"
@@ -92,6 +92,6 @@ def plot_comparison(out_dir: Path, models: list[str]) -> Path:
         ax.grid(alpha=0.3)
         ax.legend()
     path = Path(out_dir) / "comparison.png"
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
     return path

@@ -1,14 +1,17 @@
-"""Plots and Markdown reports of runs."""
+"""Plots and Markdown reports of runs, and the two helpers every plot of cnnzoo uses:
+:func:`pyplot` (matplotlib, headless) and :func:`save_figure` (written atomically)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-__all__ = ["plot_confusion", "plot_curves", "write_run_report"]
+__all__ = ["plot_confusion", "plot_curves", "pyplot", "save_figure", "write_run_report"]
 
 
-def _plt():
+def pyplot():
+    """``matplotlib.pyplot`` on the non-interactive Agg backend, so that plotting works without
+    a display (a server, a worker process); matplotlib is imported only when a plot is made."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib
 
@@ -18,7 +21,9 @@ def _plt():
     return plt
 
 
-def _save(fig, path: Path) -> None:
+def save_figure(fig, path: Path) -> None:
+    """Write ``fig`` to ``path`` (format from its suffix, 120 dpi, tight) through a temporary
+    file and a rename, so that ``path`` never holds half an image."""
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     fig.savefig(tmp, dpi=120, bbox_inches="tight")
     os.replace(tmp, path)
@@ -26,7 +31,7 @@ def _save(fig, path: Path) -> None:
 
 def plot_curves(history: list[dict], path: Path, title: str = "") -> Path:
     """Loss and accuracy per epoch: training and evaluation side by side."""
-    plt = _plt()
+    plt = pyplot()
     epochs = [h["epoch"] for h in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
     for key, label in (("train_loss", "train"), ("val_loss", "validation"), ("test_loss", "test")):
@@ -48,7 +53,7 @@ def plot_curves(history: list[dict], path: Path, title: str = "") -> Path:
         ax.legend()
     if title:
         fig.suptitle(title)
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -57,7 +62,7 @@ def plot_confusion(
     confusion: list[list[int]], classes: list[str], path: Path, title: str = ""
 ) -> Path:
     """Row-normalised confusion matrix (rows: true class), counts written in the cells."""
-    plt = _plt()
+    plt = pyplot()
     import numpy as np
 
     cm = np.asarray(confusion, dtype=float)
@@ -75,7 +80,7 @@ def plot_confusion(
                 ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
                         color="white" if norm[i, j] > 0.5 else "black")  # fmt: skip
     fig.colorbar(im, ax=ax, fraction=0.046)
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 

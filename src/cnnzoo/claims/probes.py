@@ -88,7 +88,7 @@ def train_speed(args: dict) -> dict:
     moment of the machine hits all of them alike) — and on the GPU too (key ``"cuda"``) when
     ``args["gpu"]`` and there is one; with each variant's multiply-adds, parameters and the
     activation bytes one training step keeps per image."""
-    from cnnzoo.bench import _timed
+    from cnnzoo.bench import seconds_per_call
     from cnnzoo.train.trainer import pick_precision
 
     cpu = torch.device("cpu")
@@ -117,7 +117,7 @@ def train_speed(args: dict) -> dict:
             for t in thread_counts:
                 torch.set_num_threads(t)
                 for name, step in steps.items():
-                    seconds = _timed(step, cpu, min_time)
+                    seconds = seconds_per_call(step, cpu, min_time)
                     variants[name]["images_per_s"][str(t)].append(batch / seconds)
     finally:
         torch.set_num_threads(saved_threads)
@@ -134,7 +134,7 @@ def train_speed(args: dict) -> dict:
         gprec = pick_precision(gpu, "auto")
         for spec in args["variants"]:
             step, _ = _train_step(spec, gpu, gprec, size, batch, classes)
-            ips = [batch / _timed(step, gpu, min_time) for _ in range(repeats)]
+            ips = [batch / seconds_per_call(step, gpu, min_time) for _ in range(repeats)]
             variants[spec["name"]]["images_per_s"]["cuda"] = ips
         out["gpu"] = {"name": torch.cuda.get_device_name(gpu), "precision": gprec}
     return out

@@ -61,15 +61,15 @@ def _command(claim: Claim, budget: str, root: Path, data: list[str]) -> str:
 def _figure(analysis: Analysis, path: Path) -> Path | None:
     if analysis.plot is None:
         return None
-    from cnnzoo.report import _plt, _save
+    from cnnzoo.report import pyplot, save_figure
 
-    plt = _plt()
+    plt = pyplot()
     fig = plt.figure(figsize=(8, 4))
     try:
         analysis.plot(fig)
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
-        _save(fig, path)
+        save_figure(fig, path)
     finally:
         plt.close(fig)
     return path

@@ -12,35 +12,41 @@ for epoch in range(10):
         ...
 ```
 
-Modules: ``formats`` (IDX, CIFAR binary, image folders), ``catalogue`` (the known data sets:
-files, checksums, lookup, download), ``download`` (atomic checksummed fetch), ``dataset``
-(``ImageDataset``, ``train_val_split``), ``augment`` (batched per-sample augmentation),
-``loader`` (``BatchLoader``), ``seeding`` (seeds derived from (seed, epoch, ...)).
+Modules, lowest first: ``formats`` (IDX, CIFAR binary, image folders), ``entries`` (what a
+data set's files are: ``DatasetEntry``, ``IdxEntry``, ``CifarEntry``), ``catalogue`` (the known
+data sets), ``download`` (atomic checksummed fetch of one file), ``lookup`` (where a data set is:
+search roots, ``$CNNZOO_DATA``, downloading it), ``load`` (``load_dataset``, ``check_dataset``),
+``dataset`` (``ImageDataset``, ``train_val_split``), ``augment`` (batched per-sample
+augmentation), ``loader`` (``BatchLoader``), ``seeding`` (seeds derived from (seed, epoch, ...)).
+
+``DatasetSpec``, ``IdxSpec``, ``CifarSpec``, ``FileSpec`` and ``get_spec`` are the former names
+of ``DatasetEntry``, ``IdxEntry``, ``CifarEntry``, ``PublishedFile`` and ``get_entry``, kept so
+that code written against them still works.
 """
 
 from cnnzoo.data.augment import Augment, AugmentParams
-from cnnzoo.data.catalogue import (
-    CATALOGUE,
-    CheckReport,
-    CifarSpec,
-    DatasetSpec,
+from cnnzoo.data.catalogue import CATALOGUE, get_entry, list_datasets
+from cnnzoo.data.dataset import ImageDataset, channel_stats, train_val_split
+from cnnzoo.data.entries import CifarEntry, DatasetEntry, IdxEntry, PublishedFile
+from cnnzoo.data.errors import DataError
+from cnnzoo.data.formats import load_image_folder, read_idx
+from cnnzoo.data.load import CheckReport, check_dataset, load_dataset
+from cnnzoo.data.loader import BatchLoader
+from cnnzoo.data.lookup import (
     DatasetStatus,
-    FileSpec,
-    IdxSpec,
     cache_dir,
-    check_dataset,
     dataset_status,
     download_dataset,
-    get_spec,
-    list_datasets,
-    load_dataset,
     locate,
     search_roots,
 )
-from cnnzoo.data.dataset import ImageDataset, channel_stats, train_val_split
-from cnnzoo.data.errors import DataError
-from cnnzoo.data.formats import load_image_folder, read_idx
-from cnnzoo.data.loader import BatchLoader
+
+# former names
+DatasetSpec = DatasetEntry
+IdxSpec = IdxEntry
+CifarSpec = CifarEntry
+FileSpec = PublishedFile
+get_spec = get_entry
 
 __all__ = [
     "CATALOGUE",
@@ -48,18 +54,23 @@ __all__ = [
     "AugmentParams",
     "BatchLoader",
     "CheckReport",
+    "CifarEntry",
     "CifarSpec",
     "DataError",
+    "DatasetEntry",
     "DatasetSpec",
     "DatasetStatus",
     "FileSpec",
+    "IdxEntry",
     "IdxSpec",
     "ImageDataset",
+    "PublishedFile",
     "cache_dir",
     "channel_stats",
     "check_dataset",
     "dataset_status",
     "download_dataset",
+    "get_entry",
     "get_spec",
     "list_datasets",
     "load_dataset",

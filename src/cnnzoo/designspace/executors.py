@@ -3,6 +3,8 @@
 Both take trial tasks (plain dicts, see :func:`~cnnzoo.designspace.trial.run_trial`) and call
 back ``on_start(task, worker)`` when one starts and ``on_done(task, result)`` when it ends —
 finished, failed, or its worker killed — so the sweep records every transition in its store.
+A worker calls the executor's ``run_task`` on each task: :func:`~cnnzoo.designspace.trial.run_task`
+unless it is given another function (the tests give one that fails chosen trials on purpose).
 
 - :class:`LocalExecutor`: ``workers`` long-lived processes (from a fork server that has
   imported torch, or ``spawn``; never a fork of the sweep itself), each with ``threads`` torch
@@ -43,6 +45,9 @@ __all__ = [
 
 OnStart = Callable[[dict, str], None]
 OnDone = Callable[[dict, dict], None]
+#: What a worker calls on each task: plain dict in, plain dict out, never raises. It travels to
+#: the worker processes by pickle, so a module-level function (or a functools.partial of one).
+RunTask = Callable[[dict], dict]
 
 
 def split_cores(workers: int | None, threads: int | None, cores: int | None = None) -> tuple:
@@ -106,7 +111,7 @@ def _watch_parent(parent: int) -> None:
         time.sleep(0.5)
 
 
-def _worker_main(conn: Connection, threads: int, parent: int) -> None:
+def _worker_main(conn: Connection, threads: int, parent: int, run: RunTask) -> None:
     """A worker process: run the trials it is sent, one at a time, until told to stop."""
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
@@ -120,15 +125,18 @@ def _worker_main(conn: Connection, threads: int, parent: int) -> None:
             return
         if task is None:
             return
-        conn.send(run_task(task | {"threads": threads}))
+        conn.send(run(task | {"threads": threads}))
 
 
 class _Worker:
-    def __init__(self, ctx, threads: int, number: int) -> None:
+    def __init__(self, ctx, threads: int, number: int, run: RunTask) -> None:
         self.conn, child = ctx.Pipe()
         self.name = f"local-{number}"
         self.proc = ctx.Process(
-            target=_worker_main, args=(child, threads, os.getpid()), name=self.name, daemon=True
+            target=_worker_main,
+            args=(child, threads, os.getpid(), run),
+            name=self.name,
+            daemon=True,
         )
         self.proc.start()
         self.name = f"{self.name} (pid {self.proc.pid})"
@@ -177,12 +185,16 @@ def _context():
 
 
 class LocalExecutor(Executor):
-    """A pool of ``workers`` processes with ``threads`` torch threads each."""
+    """A pool of ``workers`` processes with ``threads`` torch threads each, calling
+    ``run_task`` on each task."""
 
     name = "local"
 
-    def __init__(self, workers: int | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self, workers: int | None = None, threads: int | None = None, run_task: RunTask = run_task
+    ) -> None:
         self.workers, self.threads = split_cores(workers, threads)
+        self.run_task = run_task
 
     def describe(self) -> str:
         return f"local pool: {self.workers} worker(s) x {self.threads} thread(s)"
@@ -192,7 +204,7 @@ class LocalExecutor(Executor):
         queue.reverse()  # pop() from the end keeps the order
         ctx = _context()
         n = min(self.workers, len(queue))
-        pool = [_Worker(ctx, self.threads, i) for i in range(n)]
+        pool = [_Worker(ctx, self.threads, i, self.run_task) for i in range(n)]
         started = n
         respawns = 0
         try:
@@ -208,7 +220,7 @@ class LocalExecutor(Executor):
                                 f"({_death(w.proc).replace(' while training this trial', '')})"
                             )
                         w.stop()
-                        pool[i] = w = _Worker(ctx, self.threads, started)
+                        pool[i] = w = _Worker(ctx, self.threads, started, self.run_task)
                         started += 1
                         w.proc.join(0.05)
                     if w.task is None and queue and w.proc.is_alive():
@@ -239,7 +251,7 @@ class LocalExecutor(Executor):
                         on_done(task, _failed(msg, w.t0))
                         w.stop()
                         if queue:
-                            pool[i] = _Worker(ctx, self.threads, started)
+                            pool[i] = _Worker(ctx, self.threads, started, self.run_task)
                             started += 1
                         continue
                     task, w.task = w.task, None
@@ -252,8 +264,8 @@ class LocalExecutor(Executor):
 # --------------------------------------------------------------------------- Ray
 
 
-def _ray_trial(task: dict) -> dict:
-    return run_task(task)
+def _ray_trial(task: dict, run: RunTask) -> dict:
+    return run(task)
 
 
 def check_ray_address(address: str, timeout: float = 3.0) -> None:
@@ -281,7 +293,8 @@ def check_ray_address(address: str, timeout: float = 3.0) -> None:
 
 class RayExecutor(Executor):
     """Trials as Ray tasks of ``threads`` CPUs each, at most ``workers`` at a time (default: as
-    many as the cluster's CPUs allow), on the cluster at ``address`` or a local instance."""
+    many as the cluster's CPUs allow), on the cluster at ``address`` or a local instance; each
+    task calls ``run_task`` (which every node must be able to import)."""
 
     name = "ray"
 
@@ -291,6 +304,7 @@ class RayExecutor(Executor):
         workers: int | None = None,
         threads: int | None = None,
         num_cpus: int | None = None,
+        run_task: RunTask = run_task,
     ) -> None:
         if address:
             check_ray_address(address)  # before anything else: it fails in seconds, not minutes
@@ -305,6 +319,7 @@ class RayExecutor(Executor):
         self.threads = threads or 1
         self.workers = workers
         self.num_cpus = num_cpus
+        self.run_task = run_task
         self._owns = False
 
     def describe(self) -> str:
@@ -339,7 +354,7 @@ class RayExecutor(Executor):
                 while queue and len(inflight) < (self.workers or 1):
                     task = queue.pop() | {"threads": self.threads}
                     on_start(task, "ray")
-                    inflight[remote.remote(task)] = (task, time.perf_counter())
+                    inflight[remote.remote(task, self.run_task)] = (task, time.perf_counter())
                 done, _ = ray.wait(list(inflight), num_returns=1)
                 for ref in done:
                     task, t0 = inflight.pop(ref)

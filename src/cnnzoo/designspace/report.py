@@ -28,7 +28,7 @@ from cnnzoo.designspace.analysis import (
 from cnnzoo.designspace.sampling import format_count
 from cnnzoo.designspace.sweep import sweep_store
 from cnnzoo.errors import ConfigError
-from cnnzoo.report import _plt, _save
+from cnnzoo.report import pyplot, save_figure
 
 __all__ = ["SweepData", "load_sweep", "write_sweep_report"]
 
@@ -79,7 +79,7 @@ def _legend(s: SweepData) -> str:
 
 
 def _plot_edfs(sweeps: list[SweepData], path: Path, weights=None, title: str = "") -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.2))
     for i, s in enumerate(sweeps):
         x, y = edf_curve(100 * s.errors, None if weights is None else weights[i])
@@ -87,13 +87,13 @@ def _plot_edfs(sweeps: list[SweepData], path: Path, weights=None, title: str = "
     ax.set(xlabel="error (%)", ylabel="cumulative prob.", title=title, ylim=(0, 1.02))
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
 
 def _plot_bootstrap(sweeps: list[SweepData], boots: list, path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 0.6 + 0.5 * len(sweeps)))
     for i, (_s, b) in enumerate(zip(sweeps, boots, strict=True)):
         ax.errorbar(
@@ -105,7 +105,7 @@ def _plot_bootstrap(sweeps: list[SweepData], boots: list, path: Path) -> Path:
     ax.set_yticks(range(len(sweeps)), [s.label for s in sweeps])
     ax.set(xlabel="best error (%): bootstrap median and 95% interval; | = sample minimum")
     ax.grid(alpha=0.3, axis="x")
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -121,7 +121,7 @@ def _param_names(s: SweepData) -> list[str]:
 
 
 def _plot_params(s: SweepData, path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     names = _param_names(s)
     cols = min(4, len(names))
     rows = math.ceil(len(names) / cols)
@@ -143,7 +143,7 @@ def _plot_params(s: SweepData, path: Path) -> Path:
         ax.axis("off")
     fig.suptitle(f"{s.label}: error vs design parameters (n={s.n})")
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -164,7 +164,7 @@ def _best(s: SweepData, top: int) -> list[tuple[dict, float]]:
 def _plot_widths(
     sweeps: list[SweepData], top: int, path: Path
 ) -> tuple[Path, list[list], dict[str, list]]:
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(
         1, len(sweeps), figsize=(4.6 * len(sweeps), 3.8), squeeze=False, sharey=True
     )
@@ -193,7 +193,7 @@ def _plot_widths(
     axes[0][0].set_ylabel("width w_j (dashed: w_0 + w_a j)")
     axes[0][0].set_ylim(lo / 1.5, hi * 1.5)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
     return path, rows, fits
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -25,7 +24,6 @@ from cnnzoo.designspace.executors import Executor, make_executor
 from cnnzoo.designspace.sampling import SampleStats, format_count, parse_window, sample_configs
 from cnnzoo.designspace.spaces import Ranges, get_space, ranges_for
 from cnnzoo.designspace.store import SweepStore
-from cnnzoo.designspace.trial import FAULTS_ENV
 from cnnzoo.errors import ConfigError, MissingError
 from cnnzoo.locking import directory_lock
 
@@ -203,7 +201,9 @@ def _create(spec: SweepSpec, store: SweepStore, log: Callable[[str], None]) -> S
     return stats
 
 
-def _same(saved: dict, spec: SweepSpec) -> list[str]:
+def _differences(saved: dict, spec: SweepSpec) -> list[str]:
+    """How ``spec`` differs from the settings ``saved`` in the sweep's store, one line per
+    field (none: the same sweep)."""
     mine = spec.to_dict()
     return [
         f"{k}: {saved.get(k)!r} in the sweep, {v!r} now"
@@ -237,7 +237,7 @@ def run_sweep(
             stats = _create(spec, store, say)
             saved = store.spec()
         else:
-            diff = _same(saved, spec)
+            diff = _differences(saved, spec)
             if diff:
                 raise ConfigError(
                     f"{out} holds a sweep with other settings ({'; '.join(diff)}); "
@@ -281,7 +281,6 @@ def run_sweep(
                 "store": store_path,
                 "keep_checkpoints": keep_checkpoints,
                 "flops": t["flops"],
-                "faults": os.environ.get(FAULTS_ENV, ""),
             }
             for t in pending
         ]
@@ -328,7 +327,3 @@ def _dur(s: float) -> str:
     if s >= 60:
         return f"{s // 60}m{s % 60:02d}s"
     return f"{s}s"
-
-
-def default_workers() -> int:
-    return os.cpu_count() or 1

@@ -10,31 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
-import signal
 import time
 import traceback
 from pathlib import Path
 
-__all__ = ["FAULTS_ENV", "run_task", "run_trial"]
-
-#: A testing aid: ``"3=raise,5=nan,7=kill"`` makes trial 3 raise, trial 5 diverge (a huge
-#: learning rate, so the trainer stops on a non-finite loss) and trial 7 kill its own worker
-#: process (the sweep records each as failed and goes on); ``hang`` stalls a trial for ten
-#: minutes (something to kill the sweep in the middle of). The sweep reads it when it sends
-#: the trials out and passes it along with each.
-FAULTS_ENV = "CNNZOO_SWEEP_FAULTS"
-
-
-def _fault(idx: int, spec: str | None) -> str | None:
-    spec = spec if spec is not None else os.environ.get(FAULTS_ENV, "")
-    for item in spec.split(","):
-        if "=" in item:
-            k, v = item.split("=", 1)
-            if k.strip() == str(idx):
-                return v.strip()
-    return None
+__all__ = ["run_task", "run_trial"]
 
 
 def run_trial(task: dict) -> dict:
@@ -50,7 +31,6 @@ def run_trial(task: dict) -> dict:
     """
     t0 = time.perf_counter()
     out_dir = Path(task["out_dir"])
-    idx = int(task["idx"])
     try:
         import torch
 
@@ -59,19 +39,10 @@ def run_trial(task: dict) -> dict:
         threads = int(task.get("threads") or 0)
         if threads > 0:
             torch.set_num_threads(threads)
-        fault = _fault(idx, task.get("faults"))
         if out_dir.exists():
             shutil.rmtree(out_dir)
         out_dir.mkdir(parents=True)
         config = TrainConfig.from_dict(task["train"])
-        if fault == "kill":
-            os.kill(os.getpid(), signal.SIGKILL)
-        if fault == "raise":
-            raise RuntimeError(f"injected failure in trial {idx} ({FAULTS_ENV})")
-        if fault == "hang":
-            time.sleep(600)
-        if fault == "nan":
-            config = config.replace(lr=1e30, precision="fp32")
         result = train(config, out_dir, quiet=True, store=task.get("store"), plots=False)
         if result.get("status") != "finished":
             # diverged, or a non-finite test loss: its "error" would be chance level, a number

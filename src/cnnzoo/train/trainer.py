@@ -809,7 +809,7 @@ def _same_setting(a: object, b: object) -> bool:
 def _with_data_resolved(config: TrainConfig) -> TrainConfig:
     """An image folder's path made absolute, so that the run (its config and metadata) finds
     its data from any working directory; a catalogue name stays a name."""
-    from cnnzoo.data.catalogue import _looks_like_path
+    from cnnzoo.data.load import looks_like_path as _looks_like_path
 
     if config.data and _looks_like_path(config.data):
         path = Path(config.data).expanduser()
