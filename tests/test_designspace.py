@@ -37,7 +37,7 @@ from cnnzoo.designspace.analysis import (
 )
 from cnnzoo.designspace.spaces import SPACES
 from cnnzoo.models import anynet as anynet_module
-from cnnzoo.models.anynet_config import AnyNetConfig, regnet_config, regnet_widths
+from cnnzoo.models.anynet_config import AnyNetConfig, StageConfig, regnet_config, regnet_widths
 
 SMALL = (1, 28, 28)
 
@@ -162,6 +162,19 @@ def test_a_new_space_is_a_few_lines() -> None:
     finally:
         SPACES.pop("test_space_f", None)
         SPACES.pop("test_space_g", None)
+
+
+def test_a_sampler_may_return_configs_that_do_not_fit() -> None:
+    # DesignSpace.sample fits what a sampler function returns with pycls's rule, stage by stage
+    # (strides kept); the declarative samplers' draws come fitted already.
+    raw = AnyNetConfig(32, (StageConfig(1, 40, group_width=16), StageConfig(2, 392, 1, 1, 16)))
+    try:
+        register_space("test_space_raw", "unfitted", lambda draw, r: raw)
+        s = get_space("test_space_raw").sample(Draw(0), Ranges())
+        assert not raw.is_compatible and s.config == raw.adjusted() and s.params == {}
+        assert s.config.widths == (32, 384) and s.config.strides == (2, 1)
+    finally:
+        SPACES.pop("test_space_raw", None)
 
 
 # --------------------------------------------------------------------------- sampling

@@ -256,11 +256,9 @@ def _fitted(config: AnyNetConfig) -> AnyNetConfig:
         _fitted_stage(s.depth, s.width, s.stride, s.bottleneck_ratio, s.group_width)
         for s in config.stages
     )
-    return (
-        config
-        if stages == config.stages
-        else AnyNetConfig(config.stem_width, stages, config.se_ratio)
-    )
+    if stages == config.stages:
+        return config
+    return AnyNetConfig(config.stem_width, stages, config.se_ratio)
 
 
 @dataclass(frozen=True)
@@ -352,16 +350,16 @@ class DesignSpace:
         once: the rule is not idempotent for every bottleneck ratio); what any other sampler
         returns is fitted here."""
         out = self.sampler(draw, ranges)
-        if out is None or isinstance(self.sampler, AnyNetSampler | RegNetSampler):
-            return out if out is None or isinstance(out, Sample) else Sample(out, {})
-        if isinstance(out, Sample):
-            return Sample(_fitted(out.config), out.params)
         if isinstance(out, AnyNetConfig):
-            return Sample(_fitted(out), {})
-        raise TypeError(
-            f"space {self.name}: the sampler must return an AnyNetConfig, a Sample or None, "
-            f"got {type(out).__name__}"
-        )
+            out = Sample(out, {})
+        elif out is not None and not isinstance(out, Sample):
+            raise TypeError(
+                f"space {self.name}: the sampler must return an AnyNetConfig, a Sample or None, "
+                f"got {type(out).__name__}"
+            )
+        if out is None or isinstance(self.sampler, AnyNetSampler | RegNetSampler):
+            return out
+        return Sample(_fitted(out.config), out.params)
 
 
 SPACES: dict[str, DesignSpace] = {}
