@@ -14,8 +14,8 @@ import argparse
 import random
 import time
 
-from cnnzoo.complexity import anynet_complexity, complexity
-from cnnzoo.models.anynet import AnyNetConfig, StageConfig
+from cnnzoo.cost import anynet_complexity, complexity
+from cnnzoo.models.anynet_config import AnyNetConfig, StageConfig
 
 
 def random_config(rng: random.Random) -> AnyNetConfig:

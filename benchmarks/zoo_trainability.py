@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 import cnnzoo
-from cnnzoo.complexity import complexity
+from cnnzoo.cost import complexity
 from cnnzoo.train import Trainer, recipe_config
 from cnnzoo.train.recipes import auto_input_size, network_traits
 

@@ -13,13 +13,12 @@ from torchvision.models.regnet import BlockParams
 from _util import count_params, max_rel_err, randomize_norm_stats
 from cnnzoo import create_model, list_models, model_info
 from cnnzoo.blocks import ResBottleneckBlock
-from cnnzoo.models.anynet import (
+from cnnzoo.models.anynet import AnyNet, anynet
+from cnnzoo.models.anynet_config import (
     REGNET_PARAMS,
-    AnyNet,
     AnyNetConfig,
     StageConfig,
     adjust_compatibility,
-    anynet,
     regnet_config,
     regnet_widths,
 )
@@ -323,3 +322,56 @@ def test_registry_and_classifier_reset() -> None:
     feats = model.forward_features(x)
     assert feats.shape == (2, 368, 1, 1)
     assert model.forward_head(feats).shape == (2, 3) == model(x).shape
+
+
+# --------------------------------------------------------------------------- module layout
+
+
+def test_every_regnet_has_an_explicit_builder() -> None:
+    # One `def name(` per registered name, found with grep (no builders made in a loop), and
+    # REGNET_PARAMS holds exactly the named RegNets.
+    import inspect
+    import re
+
+    from cnnzoo.models import anynet as anynet_module
+    from cnnzoo.models import regnet as regnet_module
+
+    family = [n for n in list_models() if model_info(n).family == "regnet"]
+    assert set(family) == {*REGNET_PARAMS, "regnetx32_d2l", "anynet"}
+    source = inspect.getsource(regnet_module) + inspect.getsource(anynet_module)
+    defined = set(re.findall(r"^def (\w+)\(", source, flags=re.MULTILINE))
+    for name in family:
+        assert name in defined and model_info(name).builder.__name__ == name, name
+
+
+def test_the_config_module_needs_no_torch() -> None:
+    # cnnzoo.models.anynet_config imports no torch: run it in a fresh interpreter where any
+    # import of torch fails. The package __init__s import the zoo (torch), so the check loads
+    # cnnzoo and cnnzoo.models as bare namespaces and tests this module's own imports.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import cnnzoo
+
+    src = Path(cnnzoo.__file__).parent
+    code = f"""
+import sys, types
+sys.modules["torch"] = None
+for name, path in (("cnnzoo", {str(src)!r}), ("cnnzoo.models", {str(src / "models")!r})):
+    pkg = types.ModuleType(name)
+    pkg.__path__ = [path]
+    sys.modules[name] = pkg
+from cnnzoo.models.anynet_config import REGNET_PARAMS, regnet_config
+from cnnzoo.fmt import human_count
+config = REGNET_PARAMS["regnetx_400mf"].config()
+assert config.widths == (32, 64, 160, 384), config.widths
+assert regnet_config(13, 24, 36.44, 2.49, 8) == REGNET_PARAMS["regnetx_200mf"].config()
+assert "torch" not in {{m.split(".")[0] for m, v in sys.modules.items() if v is not None}}
+try:
+    REGNET_PARAMS["regnet_x_400mf"].config()  # torchvision's rounding is torch's float32
+except ImportError:
+    print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

@@ -21,15 +21,16 @@ from torch.utils.flop_counter import FlopCounterMode
 import cnnzoo
 from _util import count_params
 from cnnzoo.cli import main
-from cnnzoo.complexity import (
+from cnnzoo.cost import (
     Complexity,
     anynet_complexity,
     complexity,
     format_summary,
-    parse_input_size,
     summary,
 )
-from cnnzoo.models.anynet import REGNET_PARAMS, AnyNet, AnyNetConfig, StageConfig
+from cnnzoo.fmt import parse_input_size
+from cnnzoo.models.anynet import AnyNet
+from cnnzoo.models.anynet_config import REGNET_PARAMS, AnyNetConfig, StageConfig
 
 # Every cnnzoo model that torchvision also has, with torchvision's builder name.
 TORCHVISION_SHARED = [

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import cnnzoo
-from cnnzoo.complexity import anynet_complexity
+from cnnzoo.cost import anynet_complexity
 from cnnzoo.designspace import (
-    AnyNetSpec,
+    AnyNetSampler,
     Draw,
     Ranges,
     SampleStats,
@@ -37,7 +37,7 @@ from cnnzoo.designspace.analysis import (
 )
 from cnnzoo.designspace.spaces import SPACES
 from cnnzoo.models import anynet as anynet_module
-from cnnzoo.models.anynet import AnyNetConfig, regnet_config, regnet_widths
+from cnnzoo.models.anynet_config import AnyNetConfig, StageConfig, regnet_config, regnet_widths
 
 SMALL = (1, 28, 28)
 
@@ -150,7 +150,7 @@ def test_a_new_space_is_a_few_lines() -> None:
             g = draw.choice(r.group_widths)
             return anynet_stages(r, d, w, [1] * r.num_stages, [g] * r.num_stages)
 
-        register_space("test_space_g", "declarative", AnyNetSpec(shared_b=True, se=True))
+        register_space("test_space_g", "declarative", AnyNetSampler(shared_b=True, se=True))
         assert "test_space_f" in [s.name for s in list_spaces()]
         cands = sample_configs("test_space_f", 20, "1M:30M", input_size=SMALL, num_classes=10)
         assert all(set(c.config.bottleneck_ratios) == {1.0} for c in cands)
@@ -162,6 +162,19 @@ def test_a_new_space_is_a_few_lines() -> None:
     finally:
         SPACES.pop("test_space_f", None)
         SPACES.pop("test_space_g", None)
+
+
+def test_a_sampler_may_return_configs_that_do_not_fit() -> None:
+    # DesignSpace.sample fits what a sampler function returns with pycls's rule, stage by stage
+    # (strides kept); the declarative samplers' draws come fitted already.
+    raw = AnyNetConfig(32, (StageConfig(1, 40, group_width=16), StageConfig(2, 392, 1, 1, 16)))
+    try:
+        register_space("test_space_raw", "unfitted", lambda draw, r: raw)
+        s = get_space("test_space_raw").sample(Draw(0), Ranges())
+        assert not raw.is_compatible and s.config == raw.adjusted() and s.params == {}
+        assert s.config.widths == (32, 384) and s.config.strides == (2, 1)
+    finally:
+        SPACES.pop("test_space_raw", None)
 
 
 # --------------------------------------------------------------------------- sampling

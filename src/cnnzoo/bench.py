@@ -72,7 +72,7 @@ def bench_model(
     min_time: float = 1.0,
 ) -> tuple[list[BenchRow], dict]:
     """Training and inference images/s for each precision and memory format."""
-    from cnnzoo.complexity import complexity
+    from cnnzoo.cost import complexity
     from cnnzoo.registry import model_info
 
     info = model_info(name)

@@ -1,7 +1,11 @@
 """Building blocks shared by the model families.
 
 Each block keeps torchvision's attribute names where torchvision has the same block, so that the
-networks built from them load torchvision's state dicts with ``strict=True``.
+networks built from them load torchvision's state dicts with ``strict=True``. The AnyNet blocks
+carry their analytic cost beside their structure (``cost``, a :data:`Cost` for one image), as
+pycls's blocks carry ``complexity``; :mod:`cnnzoo.cost` adds them up.
+
+Over 450 lines: every family's shared block is here, so that they read side by side.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ __all__ = [
     "BasicBlock",
     "BasicConv2d",
     "Bottleneck",
+    "Cost",
     "DenseBlock",
     "DenseLayer",
     "Inception",
@@ -25,12 +30,20 @@ __all__ = [
     "SqueezeExcitation",
     "Transition",
     "conv_norm_act",
+    "conv_norm_act_cost",
     "conv_relu",
     "nin_block",
     "vgg_block",
 ]
 
 ActLayer = Callable[..., nn.Module]
+
+#: What a layer or block costs for one image: ``(params, flops, activations, bias_adds)`` —
+#: parameters (batch-norm scales and shifts included), multiply-adds of the convolutions and
+#: linear layers with each bias add counted (pycls's "flops"), the summed output sizes of those
+#: layers, and how many of the flops are bias adds (torchvision's ``_ops`` leaves them out).
+#: ``hw`` arguments count output pixels. The conventions are :mod:`cnnzoo.cost`'s.
+Cost = tuple[int, int, int, int]
 
 
 # ---------------------------------------------------------------- generic convolution
@@ -60,6 +73,15 @@ def conv_norm_act(
     if act is not None:
         layers.append(act(inplace=True))
     return nn.Sequential(*layers)
+
+
+def conv_norm_act_cost(
+    in_channels: int, out_channels: int, kernel_size: int, hw: int, groups: int = 1
+) -> Cost:
+    """The :data:`Cost` of :func:`conv_norm_act` (with its norm, so no bias) producing ``hw``
+    pixels: the convolution's weights and multiply-adds, two parameters per channel of norm."""
+    weights = kernel_size * kernel_size * (in_channels // groups) * out_channels
+    return weights + 2 * out_channels, weights * hw, out_channels * hw, 0
 
 
 # ---------------------------------------------------------------- VGG and NiN
@@ -379,9 +401,7 @@ class SqueezeExcitation(nn.Module):
     def __init__(self, channels: int, squeeze_channels: int) -> None:
         super().__init__()
         if squeeze_channels < 1:
-            raise ConfigError(
-                f"squeeze-excitation needs at least one squeeze channel, got {squeeze_channels}"
-            )
+            raise _squeeze_error(squeeze_channels)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Conv2d(channels, squeeze_channels, 1)
         self.fc2 = nn.Conv2d(squeeze_channels, channels, 1)
@@ -391,6 +411,22 @@ class SqueezeExcitation(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
         return scale * x
+
+    @staticmethod
+    def cost(channels: int, squeeze_channels: int) -> Cost:
+        """The :data:`Cost` of the block: two biased 1×1 convolutions at 1×1 (the pooling,
+        activations and rescaling count nothing)."""
+        if squeeze_channels < 1:
+            raise _squeeze_error(squeeze_channels)
+        n = 2 * channels * squeeze_channels + squeeze_channels + channels
+        outputs = squeeze_channels + channels
+        return n, n, outputs, outputs
+
+
+def _squeeze_error(squeeze_channels: int) -> ConfigError:
+    return ConfigError(
+        f"squeeze-excitation needs at least one squeeze channel, got {squeeze_channels}"
+    )
 
 
 class ResBottleneckBlock(nn.Module):
@@ -418,10 +454,7 @@ class ResBottleneckBlock(nn.Module):
         super().__init__()
         w_b = out_channels if bottleneck_width is None else bottleneck_width
         if w_b < 1 or group_width < 1 or w_b % group_width:
-            raise ConfigError(
-                f"bottleneck width {w_b} is not divisible by group width {group_width}: the 3x3 "
-                "convolution must split its channels into whole groups"
-            )
+            raise _groups_error(w_b, group_width)
         self.proj: nn.Module | None = None
         if in_channels != out_channels or stride != 1:
             self.proj = conv_norm_act(in_channels, out_channels, 1, stride, act=None)
@@ -436,3 +469,50 @@ class ResBottleneckBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x if self.proj is None else self.proj(x)
         return self.activation(shortcut + self.f(x))
+
+    @staticmethod
+    def cost(
+        in_channels: int,
+        out_channels: int,
+        stride: int,
+        bottleneck_width: int,
+        group_width: int,
+        se_channels: int,
+        hw_in: int,
+        hw_out: int,
+    ) -> Cost:
+        """The :data:`Cost` of the block built with these arguments, for an input of ``hw_in``
+        pixels (``hw_out`` after the stride), without building it.
+
+        ``a`` runs at the input resolution, ``b`` (with the stride), ``c`` and ``proj`` at the
+        output's, ``se`` at 1×1 (:meth:`SqueezeExcitation.cost`); every convolution but SE's is
+        followed by batch norm. Refuses what ``__init__`` refuses.
+        """
+        w_b = bottleneck_width
+        if w_b < 1 or group_width < 1 or w_b % group_width:
+            raise _groups_error(w_b, group_width)
+        a = in_channels * w_b  # 1x1
+        b = 9 * group_width * w_b  # 3x3 in groups of group_width input channels
+        c = w_b * out_channels  # 1x1
+        params = a + b + c + 4 * w_b + 2 * out_channels  # with the three batch norms
+        flops = a * hw_in + (b + c) * hw_out
+        acts = w_b * hw_in + (w_b + out_channels) * hw_out
+        bias = 0
+        if in_channels != out_channels or stride != 1:  # proj: 1x1 with the stride, BN
+            p = in_channels * out_channels
+            params += p + 2 * out_channels
+            flops += p * hw_out
+            acts += out_channels * hw_out
+        if se_channels:
+            se_params, se_flops, se_acts, bias = SqueezeExcitation.cost(w_b, se_channels)
+            params += se_params
+            flops += se_flops
+            acts += se_acts
+        return params, flops, acts, bias
+
+
+def _groups_error(width: int, group_width: int) -> ConfigError:
+    return ConfigError(
+        f"bottleneck width {width} is not divisible by group width {group_width}: the 3x3 "
+        "convolution must split its channels into whole groups"
+    )

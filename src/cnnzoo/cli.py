@@ -9,21 +9,15 @@ import textwrap
 from collections.abc import Sequence
 
 from cnnzoo.errors import CnnzooError, NonFiniteLossError
+from cnnzoo.fmt import human_count as _human
 from cnnzoo.registry import list_models, model_info
-
-
-def _human(n: float) -> str:
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.2f}{unit}"
-    return str(int(n))
 
 
 def model_rows(pattern: str = "*") -> list[dict[str, object]]:
     """One row per registered model matching ``pattern``: name, family, year, default input
     size, parameter count and multiply-adds ("flops") at the default input size, number of
     classes and channels."""
-    from cnnzoo.complexity import complexity
+    from cnnzoo.cost import complexity
 
     rows = []
     for name in list_models(pattern):
@@ -45,7 +39,7 @@ def model_rows(pattern: str = "*") -> list[dict[str, object]]:
 
 def _print_table(rows: list[dict[str, object]], columns: Sequence[tuple[str, str, str]]) -> None:
     """columns: (key, header, align '<' or '>')."""
-    from cnnzoo.complexity import text_table
+    from cnnzoo.fmt import text_table
 
     cells = [
         [_human(r[k]) if k in ("params", "flops") else str(r[k]) for k, _, _ in columns]
@@ -91,7 +85,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from cnnzoo.complexity import format_summary, summary
+    from cnnzoo.cost import format_summary, summary
 
     s = summary(args.model, args.input, num_classes=args.num_classes)
     if args.format == "json":

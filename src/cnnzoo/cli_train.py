@@ -12,13 +12,13 @@ from cnnzoo.cli_args import key_value, nonneg_float, nonneg_int, positive_float,
 
 
 def _parse_size(text: str) -> tuple[int, int, int]:
+    from cnnzoo.errors import ConfigError
+    from cnnzoo.fmt import parse_input_size
+
     try:
-        parts = tuple(int(p) for p in text.lower().split("x"))
-    except ValueError:
-        parts = ()
-    if len(parts) != 3 or min(parts) < 1:
-        raise argparse.ArgumentTypeError(f"expected CxHxW like 1x28x28, got {text!r}")
-    return parts  # type: ignore[return-value]
+        return parse_input_size(text)
+    except ConfigError as e:  # argparse shows the message of this error type only
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 # --------------------------------------------------------------------------- train
@@ -266,7 +266,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         f"{meta['model']} at {c}x{h}x{w}, batch {meta['batch_size']}, {meta['device']}, "
         f"{meta['threads']} threads: {meta['mult_adds'] / 1e6:,.1f}M multiply-adds per image"
     )
-    from cnnzoo.complexity import text_table
+    from cnnzoo.fmt import text_table
 
     table = [
         [r.precision, r.memory_format, f"{r.train_images_per_s:,.0f}",
@@ -292,7 +292,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(runs, indent=2, default=str))
         return 0
-    from cnnzoo.complexity import text_table
+    from cnnzoo.fmt import text_table
 
     def fmt(value: float | None, spec: str) -> str:
         return "-" if value is None else format(value, spec)
@@ -365,7 +365,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.val_size is not None:
         overrides["val_size"] = args.val_size
     rows = compare(args.models, args.out, recipe=args.recipe, quiet=args.quiet, **overrides)
-    from cnnzoo.complexity import text_table
+    from cnnzoo.fmt import text_table
 
     table = [
         [r["model"] + ("" if r["status"] == "finished" else f" ({r['status']})"),

@@ -23,7 +23,7 @@ def compare(
     """Train each model with the same recipe into ``out_dir/<model>`` and return one row per
     model: test accuracy, parameters, multiply-adds, images/s, wall time. Models already
     trained there are not trained again (and an interrupted one is resumed)."""
-    from cnnzoo.complexity import complexity
+    from cnnzoo.cost import complexity
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -223,7 +223,7 @@ def _cost(model: str, options: dict | None = None, size: tuple = (1, 28, 28)) ->
 def _cost_cached(model: str, options_json: str, size: tuple) -> tuple[int, int]:
     import torch
 
-    from cnnzoo.complexity import complexity
+    from cnnzoo.cost import complexity
     from cnnzoo.registry import create_model
 
     with torch.device("meta"):

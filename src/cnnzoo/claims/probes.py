@@ -47,7 +47,7 @@ def saved_activation_bytes(model: nn.Module, x: torch.Tensor) -> int:
 
 
 def _cost(spec: dict, size: tuple, classes: int) -> tuple[int, int]:
-    from cnnzoo.complexity import complexity
+    from cnnzoo.cost import complexity
 
     with torch.device("meta"):
         net = _build(spec, classes, size[0])

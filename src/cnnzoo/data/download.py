@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from cnnzoo.data.errors import DataError
+from cnnzoo.fmt import human_bytes
 
 __all__ = ["ChecksumError", "DownloadError", "fetch", "file_digest"]
 
@@ -42,14 +43,6 @@ def file_digest(path: str | os.PathLike[str], algorithm: str = "md5") -> str:
     return h.hexdigest()
 
 
-def _human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"  # pragma: no cover
-
-
 class _Progress:
     """A one-line progress bar on ``stream`` (redrawn in place on a terminal, otherwise a
     start and an end line only)."""
@@ -60,7 +53,7 @@ class _Progress:
         self.start = self.last = time.monotonic()
         self.tty = bool(stream and getattr(stream, "isatty", lambda: False)())
         if stream and not self.tty:
-            size = f" ({_human_bytes(total)})" if total else ""
+            size = f" ({human_bytes(total)})" if total else ""
             print(f"downloading {label}{size} ...", file=stream, flush=True)
 
     def update(self, n: int) -> None:
@@ -77,10 +70,10 @@ class _Progress:
             bar = "#" * int(30 * frac)
             text = (
                 f"\r{self.label}  [{bar:<30}] {frac:4.0%}  "
-                f"{_human_bytes(self.done)}/{_human_bytes(self.total)}  {_human_bytes(rate)}/s"
+                f"{human_bytes(self.done)}/{human_bytes(self.total)}  {human_bytes(rate)}/s"
             )
         else:
-            text = f"\r{self.label}  {_human_bytes(self.done)}  {_human_bytes(rate)}/s"
+            text = f"\r{self.label}  {human_bytes(self.done)}  {human_bytes(rate)}/s"
         print(text, end=end, file=self.stream, flush=True)
 
     def close(self, ok: bool) -> None:
@@ -91,7 +84,7 @@ class _Progress:
             self._draw(now, end="\n")
         elif ok:
             secs = now - self.start
-            print(f"  {_human_bytes(self.done)} in {secs:.1f} s", file=self.stream, flush=True)
+            print(f"  {human_bytes(self.done)} in {secs:.1f} s", file=self.stream, flush=True)
 
 
 def fetch(

@@ -4,11 +4,11 @@ CVPR 2020): spaces, seeded sampling under a cost window, sweeps and their analys
 from cnnzoo.designspace.sampling import Candidate, SampleStats, parse_window, sample_configs
 from cnnzoo.designspace.spaces import (
     SPACES,
-    AnyNetSpec,
+    AnyNetSampler,
     DesignSpace,
     Draw,
     Ranges,
-    RegNetSpec,
+    RegNetSampler,
     Sample,
     anynet_stages,
     get_space,
@@ -19,12 +19,12 @@ from cnnzoo.designspace.spaces import (
 
 __all__ = [
     "SPACES",
-    "AnyNetSpec",
+    "AnyNetSampler",
     "Candidate",
     "DesignSpace",
     "Draw",
     "Ranges",
-    "RegNetSpec",
+    "RegNetSampler",
     "Sample",
     "SampleStats",
     "anynet_stages",

@@ -2,10 +2,11 @@
 seeded.
 
 Each candidate is drawn from the space, fitted with pycls's width/group rule
-(:func:`~cnnzoo.models.anynet.adjust_compatibility`, as pycls's AnyNet does when it builds),
-costed by :func:`~cnnzoo.complexity.anynet_complexity` (plain integer arithmetic from the
-config) and kept when its multiply-adds fall in the window and no earlier draw gave the same
-network. The same seed always gives the same list.
+(:func:`~cnnzoo.models.anynet_config.adjust_compatibility`, as pycls's AnyNet does when it
+builds; :meth:`~cnnzoo.designspace.spaces.DesignSpace.sample` does it), costed by
+:func:`~cnnzoo.cost.analytic.anynet_complexity` (plain integer arithmetic from the config) and
+kept when its multiply-adds fall in the window and no earlier draw gave the same network. The
+same seed always gives the same list.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import math
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from cnnzoo.complexity import Complexity, anynet_complexity
-from cnnzoo.designspace.spaces import FITTED, DesignSpace, Draw, Ranges, get_space, ranges_for
+from cnnzoo.cost.analytic import Complexity, anynet_complexity
+from cnnzoo.designspace.spaces import DesignSpace, Draw, Ranges, get_space, ranges_for
 from cnnzoo.errors import ConfigError
-from cnnzoo.models.anynet import AnyNetConfig, StageConfig, adjust_compatibility
+from cnnzoo.fmt import human_count
+from cnnzoo.models.anynet_config import AnyNetConfig
 
 __all__ = [
     "Candidate",
@@ -58,10 +60,8 @@ def parse_window(text: str | Sequence[float] | None) -> tuple[float, float] | No
 
 
 def format_count(n: float) -> str:
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.4g}{unit}"
-    return f"{n:g}"
+    """A cost as windows are written, four significant digits: ``15M``, ``1.5G``."""
+    return human_count(n, ".4g")
 
 
 def config_params(config: AnyNetConfig) -> dict[str, float]:
@@ -75,25 +75,6 @@ def config_params(config: AnyNetConfig) -> dict[str, float]:
         out[f"g{i}"] = s.group_width
     out["depth"] = config.depth
     return out
-
-
-def _fit_stage(stage: StageConfig) -> StageConfig:
-    fitted = FITTED.get(stage)
-    if fitted is None:
-        w, g = adjust_compatibility(stage.width, stage.bottleneck_ratio, stage.group_width)
-        same = (w, g) == (stage.width, stage.group_width)
-        fitted = stage if same else replace(stage, width=w, group_width=g)
-        if len(FITTED) < 1 << 18:
-            FITTED[stage] = fitted
-    return fitted
-
-
-def _fitted(config: AnyNetConfig) -> AnyNetConfig:
-    """``config.adjusted("pycls")``, with each stage's fit remembered (stages repeat a lot)."""
-    stages = tuple(_fit_stage(s) for s in config.stages)
-    if stages == config.stages:
-        return config
-    return AnyNetConfig(config.stem_width, stages, config.se_ratio)
 
 
 @dataclass(frozen=True)
@@ -160,8 +141,8 @@ def sample_configs(
         if s is None:
             st.invalid += 1
             continue
+        config = s.config
         try:
-            config = _fitted(s.config)
             cost = anynet_complexity(config, size, num_classes)
         except ValueError as e:  # e.g. an SE that rounds to nothing
             st.invalid += 1

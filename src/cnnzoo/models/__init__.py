@@ -7,6 +7,7 @@ from cnnzoo.models import (  # noqa: F401  (imported for registration)
     googlenet,
     lenet,
     nin,
+    regnet,
     resnet,
     resnext,
     vgg,
