@@ -84,7 +84,9 @@ def test_it_learns_and_writes_its_report(data: Path, tmp_path: Path) -> None:
     for name in ("curves.png", "confusion.png", "summary.md", "metrics.csv", "eval.json"):
         assert (out / name).stat().st_size > 0, name
     assert (out / "curves.png").read_bytes()[:4] == b"\x89PNG"
-    assert "test accuracy" in (out / "summary.md").read_text()
+    summary = (out / "summary.md").read_text()
+    assert "test accuracy" in summary
+    assert "best validation accuracy" in summary and "| val loss | val acc |" in summary
     # the runs store beside the run
     runs = RunStore(tmp_path / "runs.sqlite").runs()
     assert [r["status"] for r in runs] == ["finished"]
@@ -258,6 +260,13 @@ def test_cli_train_and_runs(data: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["runs", str(tmp_path / "runs")]) == 0
     table = capsys.readouterr().out
     assert "cli" in table and "finished" in table
+    # no validation split: each epoch evaluated the test split, and every record says so
+    (run,) = RunStore(tmp_path / "runs" / "runs.sqlite").runs()
+    (epoch,) = RunStore(tmp_path / "runs" / "runs.sqlite").epochs(run["id"])
+    assert "val_acc" not in epoch and run["best_acc"] == pytest.approx(epoch["test_acc"])
+    assert f"{epoch['test_acc']:.4f} test" in table
+    summary = (out / "summary.md").read_text()
+    assert "best test accuracy over the epochs" in summary and "| test acc |" in summary
     assert main(["eval", str(out), "--format", "json", "--device", "cpu"]) == 0
     assert json.loads(capsys.readouterr().out)["acc"] == pytest.approx(printed["test_acc"])
 
