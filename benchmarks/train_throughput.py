@@ -24,7 +24,7 @@ from PIL import Image
 
 import cnnzoo
 from cnnzoo.data import Augment, BatchLoader, load_dataset
-from cnnzoo.train.trainer import autocast_context, pick_precision
+from cnnzoo.train.device import autocast_context, pick_precision
 
 
 class PILFashion(torch.utils.data.Dataset):

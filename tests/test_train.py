@@ -84,7 +84,9 @@ def test_it_learns_and_writes_its_report(data: Path, tmp_path: Path) -> None:
     for name in ("curves.png", "confusion.png", "summary.md", "metrics.csv", "eval.json"):
         assert (out / name).stat().st_size > 0, name
     assert (out / "curves.png").read_bytes()[:4] == b"\x89PNG"
-    assert "test accuracy" in (out / "summary.md").read_text()
+    summary = (out / "summary.md").read_text()
+    assert "test accuracy" in summary
+    assert "best validation accuracy" in summary and "| val loss | val acc |" in summary
     # the runs store beside the run
     runs = RunStore(tmp_path / "runs.sqlite").runs()
     assert [r["status"] for r in runs] == ["finished"]
@@ -97,6 +99,13 @@ def test_checkpoint_round_trip_eval_and_predict(data: Path, tmp_path: Path) -> N
     result = train(tiny(data), out, quiet=True)
     ckpt = load_checkpoint(out, which="last")
     assert ckpt.meta["classes"] == sorted(CLASSES) and ckpt.meta["model"] == "lenet5_relu"
+    # no validation split: each epoch evaluated the test split, and every record says so
+    (run,) = RunStore(tmp_path / "runs.sqlite").runs()
+    epochs = RunStore(tmp_path / "runs.sqlite").epochs(run["id"])
+    assert all("val_acc" not in e for e in epochs) and [e["epoch"] for e in epochs] == [1, 2, 3]
+    assert run["best_acc"] == pytest.approx(max(e["test_acc"] for e in epochs))
+    summary = (out / "summary.md").read_text()
+    assert "best test accuracy over the epochs" in summary and "| test acc |" in summary
     assert ckpt.state["step"] == 3 * 12
     model, _ = load_trained_model(out, which="last")
     # eval of the checkpoint equals what training measured at the end
@@ -258,6 +267,11 @@ def test_cli_train_and_runs(data: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["runs", str(tmp_path / "runs")]) == 0
     table = capsys.readouterr().out
     assert "cli" in table and "finished" in table
+    # the recipe holds out a validation split: "best" is the best validation accuracy
+    (run,) = RunStore(tmp_path / "runs" / "runs.sqlite").runs()
+    (epoch,) = RunStore(tmp_path / "runs" / "runs.sqlite").epochs(run["id"])
+    assert "test_acc" not in epoch and run["best_acc"] == pytest.approx(epoch["val_acc"])
+    assert f"{epoch['val_acc']:.4f} val" in table
     assert main(["eval", str(out), "--format", "json", "--device", "cpu"]) == 0
     assert json.loads(capsys.readouterr().out)["acc"] == pytest.approx(printed["test_acc"])
 

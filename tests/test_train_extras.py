@@ -12,8 +12,8 @@ import cnnzoo
 from cnnzoo.bench import bench_model, matmul_peak
 from cnnzoo.cli import main
 from cnnzoo.train import load_checkpoint, predict_images, train
+from cnnzoo.train.device import cpu_supports_bf16, pick_device, pick_precision
 from cnnzoo.train.ema import ModelEMA
-from cnnzoo.train.trainer import cpu_supports_bf16, pick_device, pick_precision
 from test_train import make_folder, tiny
 
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnzoo.registry import create_model
-from cnnzoo.train.trainer import autocast_context, cpu_supports_bf16, pick_device
+from cnnzoo.train.device import autocast_context, cpu_supports_bf16, pick_device
 
 __all__ = ["BenchRow", "bench_model", "matmul_peak", "seconds_per_call"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 from cnnzoo.cli_args import key_value, nonneg_float, nonneg_int, positive_float, positive_int
@@ -115,11 +114,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.show_config:
         return _show_config(args, overrides)
     config = recipe_config(args.recipe, args.model, **overrides)
-    out = args.out
-    if out is None:
-        out = Path("runs") / f"{args.model}-{args.data}-{time.strftime('%Y%m%d-%H%M%S')}"
     _stop_on_sigterm()
-    result = train(config, out, resume=args.resume, quiet=args.quiet)
+    # no --out: train() picks runs/MODEL-DATA-TIME
+    result = train(config, args.out, resume=args.resume, quiet=args.quiet)
     if args.quiet:
         keys = ("model", "status", "test_acc", "epochs", "wall_time", "diagnosis")
         print(json.dumps({k: result[k] for k in keys}))
@@ -282,13 +279,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from cnnzoo.store import RunStore
+    from cnnzoo.store import RunStore, best_acc_split
 
     db = Path(args.root) / "runs.sqlite"
     if not db.exists():
         print(f"no runs recorded under {args.root} (no {db})", file=sys.stderr)
         return 1
     runs = RunStore(db, readonly=True).runs()
+    for r in runs:  # the best epoch evaluation's accuracy: on the validation split, or the test
+        r["best_acc_split"] = best_acc_split(r)
     if args.format == "json":
         print(json.dumps(runs, indent=2, default=str))
         return 0
@@ -299,11 +298,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     rows = [
         [Path(r["out_dir"]).name[:40], r["model"], r["dataset"], r["status"],
-         str(r["epochs_done"]), fmt(r["best_acc"] or None, ".4f"), fmt(r["test_acc"], ".4f"),
+         str(r["epochs_done"]), _best(r["best_acc"] or None, r["best_acc_split"]),
+         fmt(r["test_acc"], ".4f"),
          fmt(r["wall_time"], ".0f") + ("s" if r["wall_time"] is not None else "")]
         for r in runs
     ]  # fmt: skip
-    cols = ["run", "model", "data", "status", "ep", "best", "test", "time"]
+    cols = ["run", "model", "data", "status", "ep", "best acc", "test", "time"]
     print(text_table(cols, rows, (False,) * 4 + (True,) * 4))
     troubled = [
         r for r in runs
@@ -321,6 +321,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
             why = r["error"].strip().splitlines()[0]
         print(f"{Path(r['out_dir']).name}: {r['status']}: {why}")
     return 0
+
+
+def _best(acc: float | None, split: str) -> str:
+    """The best epoch evaluation's accuracy and its split: "0.9123 val" (the best validation
+    accuracy), or "0.9050 test" (the best test accuracy, when no validation split was held
+    out)."""
+    return "-" if acc is None else f"{acc:.4f} {split}"
 
 
 def _add_bench_runs(sub: argparse._SubParsersAction) -> None:

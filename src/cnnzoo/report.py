@@ -108,17 +108,20 @@ def write_run_report(out_dir: Path, history: list[dict], result: dict) -> Path:
         lines.append(f"- test accuracy of the EMA weights: {result['ema_test_acc']:.4f}")
     if result.get("best_val_acc") is not None:
         lines.append(f"- best validation accuracy: {result['best_val_acc']:.4f}")
+    elif any(h.get("test_acc") is not None for h in history):  # no validation split held out
+        best = max(h["test_acc"] for h in history if h.get("test_acc") is not None)
+        lines.append(f"- best test accuracy over the epochs: {best:.4f} (no validation split)")
+    ev = "val" if any("val_loss" in h for h in history) else "test"
     lines += [
         f"- {result['epochs']} epochs, {result['steps']} steps, {result['wall_time']:.1f} s of "
         f"training, {result['images_per_s']:,.0f} images/s",
         f"- {result['params']:,} parameters; {result['device']}, {result['precision']}"
         f"{', channels_last' if result['channels_last'] else ''}, {result['threads']} threads",
         "",
-        "| epoch | train loss | train acc | eval loss | eval acc |",
+        f"| epoch | train loss | train acc | {ev} loss | {ev} acc |",
         "|---:|---:|---:|---:|---:|",
     ]
     for h in history:
-        ev = "val" if "val_loss" in h else "test"
         lines.append(
             f"| {h['epoch']} | {_num(h['train_loss'])} | {_num(h['train_acc'])} | "
             f"{_num(h.get(ev + '_loss'))} | {_num(h.get(ev + '_acc'))} |"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cnnzoo.errors import MissingError, StateError
 
-__all__ = ["RunStore", "SQLiteStore"]
+__all__ = ["RunStore", "SQLiteStore", "best_acc_split"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -202,6 +202,10 @@ class RunStore(SQLiteStore):
             db.execute("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), run_id))
 
     def log_epoch(self, run_id: str, epoch: int, metrics: dict) -> None:
+        """Record an epoch's metrics; the run's ``best_acc`` is the best epoch evaluation's
+        accuracy: ``val_acc`` with a validation split, else ``test_acc`` (see
+        :func:`best_acc_split`)."""
+        acc = metrics.get("val_acc", metrics.get("test_acc"))
         with self._connect() as db:
             db.execute(
                 "INSERT OR REPLACE INTO epochs (run_id, epoch, metrics) VALUES (?, ?, ?)",
@@ -210,7 +214,7 @@ class RunStore(SQLiteStore):
             db.execute(
                 "UPDATE runs SET epochs_done=?, updated=?,"
                 " best_acc=MAX(COALESCE(best_acc, 0), COALESCE(?, 0)) WHERE id=?",
-                (epoch + 1, time.time(), metrics.get("val_acc"), run_id),
+                (epoch + 1, time.time(), acc, run_id),
             )
 
     def finish_run(
@@ -244,6 +248,16 @@ class RunStore(SQLiteStore):
                 "SELECT metrics FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)
             ).fetchall()
         return [json.loads(r["metrics"]) for r in rows]
+
+
+def best_acc_split(run: dict) -> str:
+    """Which split a run's ``best_acc`` was measured on: ``val`` when its config holds out a
+    validation split, else ``test`` (runs recorded before the epochs said which, too)."""
+    try:
+        val_size = json.loads(run.get("config") or "{}").get("val_size")
+    except (TypeError, ValueError):
+        val_size = None
+    return "val" if val_size else "test"
 
 
 def _alive(run: dict) -> bool:

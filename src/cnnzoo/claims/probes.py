@@ -59,7 +59,7 @@ def _train_step(spec: dict, dev: torch.device, prec: str, size: tuple, batch: in
                 classes: int) -> tuple[Callable[[], None], float]:  # fmt: skip
     """A training step of the variant on random data, and the activation bytes it keeps per
     image for the backward pass."""
-    from cnnzoo.train.trainer import autocast_context
+    from cnnzoo.train.device import autocast_context
 
     torch.manual_seed(0)
     model = _build(spec, classes, size[0]).to(dev)
@@ -89,7 +89,7 @@ def train_speed(args: dict) -> dict:
     ``args["gpu"]`` and there is one; with each variant's multiply-adds, parameters and the
     activation bytes one training step keeps per image."""
     from cnnzoo.bench import seconds_per_call
-    from cnnzoo.train.trainer import pick_precision
+    from cnnzoo.train.device import pick_precision
 
     cpu = torch.device("cpu")
     prec = pick_precision(cpu, args.get("precision", "auto"))

@@ -157,7 +157,7 @@ def run_job(task: dict) -> dict:
 
             result = run_probe(job["probe"], dict(job.get("args", {})))
             status = "finished"
-        from cnnzoo.train.trainer import _json_safe
+        from cnnzoo.train.results import json_safe as _json_safe
 
         return {
             "status": status,

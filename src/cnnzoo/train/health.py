@@ -24,8 +24,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-__all__ = ["HealthMonitor", "chance_loss"]
+if TYPE_CHECKING:
+    from cnnzoo.train.config import TrainConfig
+
+__all__ = ["HealthMonitor", "advice_when_diverged", "advice_when_stalled", "chance_loss"]
 
 BLOW_UP = 3.0  # a window's loss this many times the chance loss (and its best) blew up
 AT_CHANCE = 0.97  # a loss above this fraction of the chance loss has learned nothing
@@ -41,6 +45,37 @@ def chance_loss(class_counts: list[int]) -> float:
     """Cross-entropy of predicting the class frequencies: the entropy of the label prior."""
     total = sum(class_counts)
     return -sum(c / total * math.log(c / total) for c in class_counts if c > 0)
+
+
+def _one_of(items: list[str]) -> str:
+    """ "a, b or c"."""
+    return ", ".join(items[:-1]) + " or " + items[-1] if len(items) > 1 else items[0]
+
+
+def advice_when_diverged(cfg: TrainConfig) -> str:
+    """What to try when a run with ``cfg`` blew up: a lower rate, and what it went without."""
+    tips = [f"a lower learning rate (--lr {cfg.lr / 4:.3g}; it was {cfg.lr:.3g})"]
+    if not cfg.warmup_epochs:
+        tips.append("a warm-up (--warmup-epochs 1)")
+    if not cfg.grad_clip:
+        tips.append("gradient clipping (--grad-clip 1.0)")
+    if cfg.init is None:
+        tips.append("the book's init (--init xavier)")
+    if cfg.precision != "fp32":
+        tips.append("--precision fp32")
+    return f" Try {_one_of(tips)}, in a new run directory."
+
+
+def advice_when_stalled(cfg: TrainConfig) -> str:
+    """What to try when a run with ``cfg`` never left chance: a higher rate, another init."""
+    tips = [f"a higher learning rate (--lr {cfg.lr * 4:.3g}; it was {cfg.lr:.3g})"]
+    if cfg.init is None:
+        tips.append("an init that keeps the signal's scale (--init kaiming for ReLU "
+                    "networks, --init xavier for sigmoids)")  # fmt: skip
+    tips.append("more steps")
+    return (
+        f" Try {_one_of(tips)}, in a new run directory; and check that the labels fit the images."
+    )
 
 
 @dataclass
@@ -62,6 +97,17 @@ class HealthMonitor:
     # its end, where it is judged (experiments that measure what a whole budget gives)
     stop: bool = True
     warning: str | None = None
+
+    @classmethod
+    def for_run(cls, cfg: TrainConfig, class_counts: list[int]) -> HealthMonitor:
+        """The monitor of a run with ``cfg`` on images of these class counts."""
+        return cls(
+            chance_loss(class_counts),
+            chance_acc=max(class_counts) / max(1, sum(class_counts)),
+            advice=advice_when_diverged(cfg),
+            advice_stalled=advice_when_stalled(cfg),
+            stop=cfg.stop_unhealthy,
+        )
 
     def _judge(self, message: str) -> None:
         if self.stop:

@@ -11,7 +11,8 @@ from torch import nn
 from cnnzoo.errors import DataError
 from cnnzoo.registry import create_model
 from cnnzoo.train.checkpoint import load_checkpoint
-from cnnzoo.train.trainer import EvalResult, evaluate, pick_device, pick_precision
+from cnnzoo.train.device import pick_channels_last, pick_device, pick_precision
+from cnnzoo.train.evaluation import EvalResult, evaluate, fixed_subset
 
 __all__ = ["evaluate_checkpoint", "load_trained_model", "predict_images"]
 
@@ -57,8 +58,6 @@ def evaluate_checkpoint(
     ds = load_dataset(data or meta["data"], split=split, data_dir=data_dir)
     ds = _match_classes(ds, list(meta["classes"]))
     if subset is not None and subset < len(ds):
-        from cnnzoo.train.trainer import fixed_subset
-
         ds = fixed_subset(ds, subset)
     c = meta["input_size"][0]
     if ds.images.shape[1] != c:
@@ -67,12 +66,13 @@ def evaluate_checkpoint(
             f"trained on {c}"
         )
     prec = pick_precision(dev, precision)
+    channels_last = pick_channels_last(prec)
     loader = BatchLoader(
         ds, batch_size=batch_size, shuffle=False, seed=0, augment=Augment(resize=meta["resize"]),
-        drop_last=False, device=dev, channels_last=prec != "fp32",
+        drop_last=False, device=dev, channels_last=channels_last,
         normalize=(tuple(meta["mean"]), tuple(meta["std"])),  # the training split's
     )  # fmt: skip
-    if prec != "fp32":
+    if channels_last:
         model.to(memory_format=torch.channels_last)
     return evaluate(model, loader, meta["num_classes"], dev, prec, tta), meta
 
