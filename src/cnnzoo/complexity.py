@@ -43,9 +43,10 @@ import torch
 from torch import nn
 
 from cnnzoo.errors import ConfigError, UnknownOptionError
+from cnnzoo.formatting import text_table  # also imported from here by cli_train
+from cnnzoo.models import create_model, model_info
 from cnnzoo.models.anynet import AnyNet, AnyNetConfig, anynet
 from cnnzoo.models.base import ZooModel
-from cnnzoo.registry import create_model, model_info
 
 __all__ = [
     "Complexity",
@@ -732,19 +733,6 @@ def format_summary(s: ModelSummary, fmt: Literal["table", "markdown"] = "table")
         legend,
     ]
     return "\n".join(parts).rstrip() + "\n"
-
-
-def text_table(cols: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
-    widths = [
-        max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)
-    ]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            f"{v:>{w}}" if r else f"{v:<{w}}" for v, w, r in zip(cells, widths, right, strict=True)
-        ).rstrip()
-
-    return "\n".join([line(cols), "  ".join("-" * w for w in widths), *map(line, rows)])
 
 
 def _md_table(cols: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnzoo.errors import DataError
-from cnnzoo.registry import create_model
+from cnnzoo.models import create_model
 from cnnzoo.train.checkpoint import load_checkpoint
 from cnnzoo.train.trainer import EvalResult, evaluate, pick_device, pick_precision
 

@@ -18,7 +18,7 @@ from torch import nn
 
 from cnnzoo.errors import ConfigError, NonFiniteLossError, StateError
 from cnnzoo.locking import directory_lock
-from cnnzoo.registry import create_model
+from cnnzoo.models import create_model
 from cnnzoo.store import RunStore
 from cnnzoo.train.checkpoint import load_checkpoint, save_checkpoint
 from cnnzoo.train.config import TrainConfig
