@@ -9,8 +9,8 @@ import torch
 
 from _util import count_params
 from cnnzoo import create_model, list_models
+from cnnzoo.models import model_info
 from cnnzoo.models.vgg import VGG_BLOCKS
-from cnnzoo.registry import model_info
 
 
 def _same_net(generic: torch.nn.Module, named: torch.nn.Module, shape: tuple) -> None:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import cnnzoo
-from cnnzoo.registry import create_model
+from cnnzoo.models import create_model
 from cnnzoo.train import explain_recipe, network_traits, recipe_config
 from cnnzoo.train.health import HealthMonitor, chance_loss
 from cnnzoo.train.recipes import auto_input_size

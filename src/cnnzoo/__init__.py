@@ -5,19 +5,12 @@ Build any of them with one call::
     import cnnzoo
     model = cnnzoo.create_model("resnet18", num_classes=10, in_channels=1)
     cnnzoo.list_models("regnet*")
+
+``import cnnzoo`` is cheap (it does not import torch): each name below is imported on first use
+(PEP 562), the zoo's functions from :mod:`cnnzoo.models`, which registers every network.
 """
 
-# The function ``cnnzoo.complexity`` shadows the module of the same name as an attribute
-# (import from the module with ``from cnnzoo.complexity import summary``).
-from cnnzoo.complexity import Complexity, complexity
-from cnnzoo.registry import (
-    ModelInfo,
-    UnknownModelError,
-    create_model,
-    list_models,
-    model_info,
-    register_model,
-)
+import importlib as _importlib
 
 __all__ = [
     "Complexity",
@@ -31,3 +24,27 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# name -> the module it is imported from on first access
+_LAZY = {
+    "Complexity": "cnnzoo.cost",
+    "complexity": "cnnzoo.cost",
+    "ModelInfo": "cnnzoo.models",
+    "UnknownModelError": "cnnzoo.models",
+    "create_model": "cnnzoo.models",
+    "list_models": "cnnzoo.models",
+    "model_info": "cnnzoo.models",
+    "register_model": "cnnzoo.models",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'cnnzoo' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

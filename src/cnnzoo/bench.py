@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
-from cnnzoo.registry import create_model
+from cnnzoo.models import create_model
 from cnnzoo.train.device import autocast_context, cpu_supports_bf16, pick_device
 
 __all__ = ["BenchRow", "bench_model", "matmul_peak", "seconds_per_call"]
@@ -73,7 +73,7 @@ def bench_model(
 ) -> tuple[list[BenchRow], dict]:
     """Training and inference images/s for each precision and memory format."""
     from cnnzoo.cost import complexity
-    from cnnzoo.registry import model_info
+    from cnnzoo.models import model_info
 
     info = model_info(name)
     c, h, w = input_size or info.input_size

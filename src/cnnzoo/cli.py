@@ -1,8 +1,13 @@
-"""The ``cnnzoo`` command line. Thin: it parses arguments, calls the library and prints."""
+"""The ``cnnzoo`` command line. Thin: it parses arguments, calls the library and prints.
+
+Heavy modules (torch, the models) are imported inside the commands that need them, so that
+``cnnzoo --help`` and ``cnnzoo list`` start without torch.
+"""
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import sys
 import textwrap
@@ -10,31 +15,6 @@ from collections.abc import Sequence
 
 from cnnzoo.errors import CnnzooError, NonFiniteLossError
 from cnnzoo.fmt import human_count as _human
-from cnnzoo.registry import list_models, model_info
-
-
-def model_rows(pattern: str = "*") -> list[dict[str, object]]:
-    """One row per registered model matching ``pattern``: name, family, year, default input
-    size, parameter count and multiply-adds ("flops") at the default input size, number of
-    classes and channels."""
-    from cnnzoo.cost import complexity
-
-    rows = []
-    for name in list_models(pattern):
-        info = model_info(name)
-        cost = complexity(name)  # built on the meta device: no memory, no arithmetic
-        rows.append(
-            {
-                "name": name,
-                "family": info.family,
-                "year": info.year,
-                "input": "x".join(map(str, info.input_size)),
-                "classes": info.num_classes,
-                "params": cost.params,
-                "flops": cost.flops,
-            }
-        )
-    return rows
 
 
 def _print_table(rows: list[dict[str, object]], columns: Sequence[tuple[str, str, str]]) -> None:
@@ -50,7 +30,12 @@ def _print_table(rows: list[dict[str, object]], columns: Sequence[tuple[str, str
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    rows = model_rows(args.pattern)
+    # The committed table (cnnzoo.zoo_table), checked by a test against the measured path:
+    # listing builds no model and does not import torch.
+    from cnnzoo.zoo_table import load_table
+
+    table = load_table()
+    rows = [r for r in table["models"] if fnmatch.fnmatchcase(r["name"], args.pattern)]
     if not rows:
         print(
             f"no model matches {args.pattern!r}; run `cnnzoo list` to see them all", file=sys.stderr
@@ -74,13 +59,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         "(`cnnzoo summary MODEL` breaks them down). In Python: "
         "cnnzoo.create_model(name, num_classes=..., in_channels=...)"
     )
-    generic = list_models(args.pattern, generic=True)
+    generic = [g for g in table["generic"] if fnmatch.fnmatchcase(g["name"], args.pattern)]
     if generic:
         print("\nGeneric builders (variants of a family, described by their options):")
-        for name in generic:
-            info = model_info(name)
-            opts = ", ".join(f"{k}={v!r}" for k, v in info.options.items())
-            print(f"  {name:<10} {info.summary}\n  {'':<10} options: {opts}")
+        for g in generic:
+            print(f"  {g['name']:<10} {g['summary']}\n  {'':<10} options: {g['options']}")
     return 0
 
 

@@ -1,5 +1,10 @@
 """Name-based model registry: ``register_model``, ``create_model``, ``list_models``.
 
+The registry imports nothing of cnnzoo but :mod:`cnnzoo.errors` (and not torch): it knows only
+the builders registered so far. The complete zoo is :mod:`cnnzoo.models`, whose import registers
+every family and which re-exports these functions — use ``from cnnzoo.models import
+create_model``, not this module, to build a model by name.
+
 Every builder is a function taking keyword-only ``num_classes``, ``in_channels`` and its own
 options. ``register_model`` records it with the family, the paper's year and the model's default
 input size, so that the CLI can describe every network without building it for real.
@@ -12,10 +17,12 @@ import fnmatch
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from cnnzoo.errors import ConfigError, UnknownNameError, UnknownOptionError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = [
     "ModelInfo",
@@ -110,15 +117,9 @@ def register_model(
     return decorator
 
 
-def _ensure_loaded() -> None:
-    # Importing the models package registers every family.
-    import cnnzoo.models  # noqa: F401
-
-
 def list_models(pattern: str = "*", *, generic: bool = False) -> list[str]:
     """Registered model names matching a shell-style wildcard (``"resnet*"``, ``"*_d2l"``):
     the zoo's networks, or with ``generic=True`` the generic builders of variants."""
-    _ensure_loaded()
     return sorted(
         n
         for n, info in _REGISTRY.items()
@@ -128,7 +129,6 @@ def list_models(pattern: str = "*", *, generic: bool = False) -> list[str]:
 
 def model_info(name: str) -> ModelInfo:
     """The :class:`ModelInfo` of a registered model; a clear error for an unknown name."""
-    _ensure_loaded()
     try:
         return _REGISTRY[name]
     except KeyError:

@@ -224,7 +224,7 @@ def _cost_cached(model: str, options_json: str, size: tuple) -> tuple[int, int]:
     import torch
 
     from cnnzoo.cost import complexity
-    from cnnzoo.registry import create_model
+    from cnnzoo.models import create_model
 
     with torch.device("meta"):
         net = create_model(model, num_classes=10, in_channels=size[0], **json.loads(options_json))

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnzoo.errors import ConfigError
-from cnnzoo.registry import create_model
+from cnnzoo.models import create_model
 
 __all__ = ["PROBES", "run_probe", "saved_activation_bytes"]
 

@@ -17,10 +17,10 @@ from torch import nn
 from cnnzoo.cost.analytic import Complexity, anynet_complexity
 from cnnzoo.errors import ConfigError, UnknownOptionError
 from cnnzoo.fmt import InputSize, parse_input_size
+from cnnzoo.models import create_model, model_info
 from cnnzoo.models.anynet import AnyNet, anynet
 from cnnzoo.models.anynet_config import AnyNetConfig
 from cnnzoo.models.base import ZooModel
-from cnnzoo.registry import create_model, model_info
 
 __all__ = [
     "LayerCost",

@@ -13,36 +13,18 @@ import torch
 from torch import nn
 
 from cnnzoo.errors import ConfigError
-from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size, chain_out_size
+from cnnzoo.models.base import (
+    SpatialOp,
+    ZooModel,
+    chain_min_size,
+    chain_out_size,
+    fc_classifier,
+)
 from cnnzoo.registry import register_model
 
 __all__ = ["AlexNet", "alexnet", "alexnet_d2l", "alexnet_paper"]
 
 _PAPER = "Krizhevsky et al. 2012, ImageNet Classification with Deep Convolutional Neural Networks"
-
-
-def _classifier(
-    in_features: int, num_classes: int, dropout: float, d2l_order: bool
-) -> nn.Sequential:
-    if d2l_order:  # the book: Linear, ReLU, Dropout, ...
-        return nn.Sequential(
-            nn.Linear(in_features, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(4096, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(4096, num_classes),
-        )
-    return nn.Sequential(  # torchvision: Dropout, Linear, ReLU, ...
-        nn.Dropout(dropout),
-        nn.Linear(in_features, 4096),
-        nn.ReLU(inplace=True),
-        nn.Dropout(dropout),
-        nn.Linear(4096, 4096),
-        nn.ReLU(inplace=True),
-        nn.Linear(4096, num_classes),
-    )
 
 
 class AlexNet(ZooModel):
@@ -60,6 +42,8 @@ class AlexNet(ZooModel):
         d2l_order: the book's classifier order (Linear-ReLU-Dropout) instead of torchvision's
             (Dropout-Linear-ReLU).
     """
+
+    classifier_layers = ("classifier.-1",)
 
     def __init__(
         self,
@@ -119,17 +103,15 @@ class AlexNet(ZooModel):
             side = pool_size
             self.avgpool = nn.AdaptiveAvgPool2d((pool_size, pool_size))
         self.num_features = c5 * side * side
-        self.classifier = _classifier(self.num_features, num_classes, dropout, d2l_order)
+        self.classifier = nn.Sequential(
+            *fc_classifier(self.num_features, 4096, num_classes, dropout, not d2l_order)
+        )
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.avgpool(x), 1))
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.classifier[-1] = nn.Linear(4096, num_classes)
 
 
 @register_model(family="alexnet", year=2012, paper=_PAPER, input_size=224)

@@ -24,10 +24,13 @@ from torch import nn
 
 from cnnzoo.blocks import DenseBlock, Transition
 from cnnzoo.errors import ConfigError
-from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size
+from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size, kaiming_init
 from cnnzoo.registry import register_model
 
-__all__ = ["DenseNet", "densenet_d2l"]
+__all__ = [
+    "DenseNet", "densenet", "densenet121", "densenet161", "densenet169", "densenet201",
+    "densenet_d2l",
+]  # fmt: skip
 
 _PAPER = "Huang et al. 2017, Densely Connected Convolutional Networks"
 
@@ -51,6 +54,8 @@ class DenseNet(ZooModel):
         stem: ``"imagenet"`` (7×7/2 convolution and 3×3/2 max pooling) or ``"small"`` (one 3×3
             convolution, the paper's CIFAR stem, for 28–32 pixel images).
     """
+
+    classifier_layers = ("classifier",)
 
     def __init__(
         self,
@@ -113,22 +118,18 @@ class DenseNet(ZooModel):
         self.min_input_size = chain_min_size(ops)
 
         self.init = init
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                if init == "kaiming":
-                    nn.init.kaiming_normal_(m.weight)
-                else:
-                    nn.init.xavier_uniform_(m.weight)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-        self._init_classifier()
+        self.init_weights()
 
-    def _init_classifier(self) -> None:
-        if self.init == "kaiming":
-            nn.init.zeros_(self.classifier.bias)  # weight: PyTorch's default, as in torchvision
-        else:
-            nn.init.xavier_uniform_(self.classifier.weight)
+    def init_layer(self, m: nn.Module) -> None:
+        if self.init == "kaiming":  # torchvision's; the linear weight keeps PyTorch's default
+            kaiming_init(m, mode="fan_in")
+            if isinstance(m, nn.Linear):
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Conv2d | nn.Linear):  # the book's init_cnn
+            nn.init.xavier_uniform_(m.weight)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.features(x), inplace=True)
@@ -136,57 +137,94 @@ class DenseNet(ZooModel):
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(F.adaptive_avg_pool2d(x, (1, 1)), 1))
 
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.classifier = nn.Linear(self.num_features, num_classes)
-        self._init_classifier()
+
+def _torchvision_densenet(
+    growth_rate: int,
+    block_config: tuple[int, int, int, int],
+    num_init_features: int,
+    num_classes: int,
+    in_channels: int,
+    memory_efficient: bool,
+    drop_rate: float,
+) -> DenseNet:
+    """torchvision's DenseNet-BC: bottleneck layers (4 × growth rate), no biases, He init."""
+    return DenseNet(
+        growth_rate, block_config, num_init_features, bn_size=4, drop_rate=drop_rate,
+        num_classes=num_classes, in_channels=in_channels, memory_efficient=memory_efficient,
+    )  # fmt: skip
 
 
-_TORCHVISION = {
-    # name: (growth_rate, block_config, num_init_features)
-    "densenet121": (32, (6, 12, 24, 16), 64),
-    "densenet161": (48, (6, 12, 36, 24), 96),
-    "densenet169": (32, (6, 12, 32, 32), 64),
-    "densenet201": (32, (6, 12, 48, 32), 64),
-}
+@register_model(family="densenet", year=2017, paper=_PAPER, input_size=224)
+def densenet121(
+    *,
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    memory_efficient: bool = False,
+    drop_rate: float = 0.0,
+) -> DenseNet:
+    """DenseNet-121-BC (Huang et al., CVPR 2017): growth rate 32, dense blocks of
+    [6, 12, 24, 16] layers; torchvision-compatible.
 
-
-def _register_torchvision(name: str) -> None:
-    growth_rate, block_config, num_init_features = _TORCHVISION[name]
-    depth = name.removeprefix("densenet")
-
-    def builder(
-        *,
-        num_classes: int = 1000,
-        in_channels: int = 3,
-        memory_efficient: bool = False,
-        drop_rate: float = 0.0,
-    ) -> DenseNet:
-        return DenseNet(
-            growth_rate,
-            block_config,
-            num_init_features,
-            bn_size=4,
-            drop_rate=drop_rate,
-            num_classes=num_classes,
-            in_channels=in_channels,
-            memory_efficient=memory_efficient,
-        )
-
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = (
-        f"DenseNet-{depth}-BC (Huang et al., CVPR 2017): growth rate {growth_rate}, dense blocks "
-        f"of {list(block_config)} layers; torchvision-compatible.\n\n"
-        "``memory_efficient=True`` recomputes each layer's concatenation and bottleneck in the "
-        "backward pass instead of storing them; ``drop_rate`` is the dropout after each layer."
+    ``memory_efficient=True`` recomputes each layer's concatenation and bottleneck in the
+    backward pass instead of storing them; ``drop_rate`` is the dropout after each layer.
+    """
+    return _torchvision_densenet(
+        32, (6, 12, 24, 16), 64, num_classes, in_channels, memory_efficient, drop_rate
     )
-    register_model(family="densenet", year=2017, paper=_PAPER, input_size=224, name=name)(builder)
-    globals()[name] = builder
-    __all__.append(name)
 
 
-for _name in _TORCHVISION:
-    _register_torchvision(_name)
+@register_model(family="densenet", year=2017, paper=_PAPER, input_size=224)
+def densenet161(
+    *,
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    memory_efficient: bool = False,
+    drop_rate: float = 0.0,
+) -> DenseNet:
+    """DenseNet-161-BC (Huang et al., CVPR 2017): growth rate 48, dense blocks of
+    [6, 12, 36, 24] layers; torchvision-compatible.
+
+    Options as :func:`densenet121`.
+    """
+    return _torchvision_densenet(
+        48, (6, 12, 36, 24), 96, num_classes, in_channels, memory_efficient, drop_rate
+    )
+
+
+@register_model(family="densenet", year=2017, paper=_PAPER, input_size=224)
+def densenet169(
+    *,
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    memory_efficient: bool = False,
+    drop_rate: float = 0.0,
+) -> DenseNet:
+    """DenseNet-169-BC (Huang et al., CVPR 2017): growth rate 32, dense blocks of
+    [6, 12, 32, 32] layers; torchvision-compatible.
+
+    Options as :func:`densenet121`.
+    """
+    return _torchvision_densenet(
+        32, (6, 12, 32, 32), 64, num_classes, in_channels, memory_efficient, drop_rate
+    )
+
+
+@register_model(family="densenet", year=2017, paper=_PAPER, input_size=224)
+def densenet201(
+    *,
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    memory_efficient: bool = False,
+    drop_rate: float = 0.0,
+) -> DenseNet:
+    """DenseNet-201-BC (Huang et al., CVPR 2017): growth rate 32, dense blocks of
+    [6, 12, 48, 32] layers; torchvision-compatible.
+
+    Options as :func:`densenet121`.
+    """
+    return _torchvision_densenet(
+        32, (6, 12, 48, 32), 64, num_classes, in_channels, memory_efficient, drop_rate
+    )
 
 
 @register_model(family="densenet", year=2017, paper=_PAPER, input_size=96)

@@ -90,6 +90,7 @@ class GoogLeNet(ZooModel):
     """
 
     num_features = 1024
+    classifier_layers = ("fc", "aux1.fc2", "aux2.fc2")
 
     def __init__(
         self,
@@ -155,10 +156,9 @@ class GoogLeNet(ZooModel):
         self.dropout = nn.Dropout(p=dropout)
         self.fc = nn.Linear(self.num_features, num_classes)
 
-        for m in self.modules():
-            self._init_module(m)
+        self.init_weights()
 
-    def _init_module(self, m: nn.Module) -> None:
+    def init_layer(self, m: nn.Module) -> None:
         if isinstance(m, nn.Conv2d | nn.Linear):
             if self.init == "trunc_normal":
                 nn.init.trunc_normal_(m.weight, mean=0.0, std=0.01, a=-2, b=2)
@@ -210,15 +210,6 @@ class GoogLeNet(ZooModel):
         self.check_input(x)
         x, aux1, aux2 = self._features(x, with_aux=self.training)
         return self.forward_head(x), aux1, aux2
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(self.num_features, num_classes)
-        self._init_module(self.fc)
-        for aux in (self.aux1, self.aux2):
-            if aux is not None:
-                aux.fc2 = nn.Linear(aux.fc2.in_features, num_classes)
-                self._init_module(aux.fc2)
 
 
 @register_model(family="googlenet", year=2014, paper=_PAPER, input_size=224)
@@ -335,10 +326,6 @@ class InceptionNet(ZooModel):
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.dropout(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)))
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(self.num_features, num_classes)
 
 
 @register_model(family="googlenet", year=2014, paper=_PAPER, input_size=28, generic=True)

@@ -44,6 +44,8 @@ class LeNet(ZooModel):
             so it takes exactly this size.
     """
 
+    classifier_layers = ("classifier.-1",)
+
     def __init__(
         self,
         num_classes: int = 10,
@@ -107,10 +109,6 @@ class LeNet(ZooModel):
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(x, 1))
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.classifier[-1] = nn.Linear(self.classifier[-1].in_features, num_classes)
 
 
 @register_model(family="lenet", year=1998, paper=_PAPER, input_size=28)

@@ -16,7 +16,13 @@ from torch import nn
 
 from cnnzoo.blocks import nin_block
 from cnnzoo.errors import ConfigError
-from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size, chain_out_size
+from cnnzoo.models.base import (
+    SpatialOp,
+    ZooModel,
+    chain_min_size,
+    chain_out_size,
+    fc_classifier,
+)
 from cnnzoo.registry import register_model
 
 __all__ = ["NiN", "NiNNet", "nin", "nin_net"]
@@ -25,6 +31,9 @@ __all__ = ["NiN", "NiNNet", "nin", "nin_net"]
 class NiN(ZooModel):
     """The book's NiN (D2L §8.3): NiN blocks of 96, 256, 384 channels with 3×3/2 max pooling,
     dropout, a final NiN block with ``num_classes`` channels and global average pooling."""
+
+    # the final NiN block: a 3×3 and two 1×1 convolutions, each with one channel per class
+    classifier_layers = ("classifier.0", "classifier.2", "classifier.4")
 
     def __init__(self, num_classes: int = 10, in_channels: int = 1, dropout: float = 0.5) -> None:
         super().__init__()
@@ -52,10 +61,6 @@ class NiN(ZooModel):
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         x = self.classifier(self.dropout(x))
         return torch.flatten(self.global_pool(x), 1)
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.classifier = nin_block(self.num_features, num_classes, 3, 1, 1)
 
 
 @register_model(
@@ -128,6 +133,11 @@ class NiNNet(ZooModel):
         if head == "gap":  # the class maps are the logits: no ReLU after the last layer
             layers_head = list(unit(c_in, num_classes, 3, 1, 1).children())[:-1]
             self.classifier: nn.Module = nn.Sequential(*layers_head)
+            self.classifier_layers = tuple(  # every layer of the block has a channel per class
+                f"classifier.{i}"
+                for i, m in enumerate(layers_head)
+                if isinstance(m, nn.Conv2d | nn.BatchNorm2d)
+            )
         else:
             side = chain_out_size(input_size, ops)
             if side < 1:
@@ -137,15 +147,9 @@ class NiNNet(ZooModel):
                 )
             self.fixed_input_size = (input_size, input_size)
             self.classifier = nn.Sequential(
-                nn.Flatten(),
-                nn.Linear(c_in * side * side, hidden),
-                nn.ReLU(inplace=True),
-                nn.Dropout(dropout),
-                nn.Linear(hidden, hidden),
-                nn.ReLU(inplace=True),
-                nn.Dropout(dropout),
-                nn.Linear(hidden, num_classes),
+                nn.Flatten(), *fc_classifier(c_in * side * side, hidden, num_classes, dropout)
             )
+            self.classifier_layers = ("classifier.-1",)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
@@ -155,9 +159,6 @@ class NiNNet(ZooModel):
             x = self.classifier(self.dropout(x))
             return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
         return self.classifier(x)
-
-    def reset_classifier(self, num_classes: int) -> None:
-        raise NotImplementedError("build a new nin_net with the number of classes you need")
 
 
 @register_model(

@@ -17,10 +17,15 @@ from torch import nn
 
 from cnnzoo.blocks import BasicBlock, Bottleneck
 from cnnzoo.errors import ConfigError
-from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size
+from cnnzoo.models.base import SpatialOp, ZooModel, chain_min_size, kaiming_init
 from cnnzoo.registry import register_model
 
-__all__ = ["CifarResNet", "D2LResNet", "ResNet", "cifar_resnet"]
+__all__ = [
+    "CifarResNet", "D2LResNet", "ResNet", "cifar_resnet",
+    "plain20", "plain32", "plain44", "plain56", "plain110",
+    "resnet18", "resnet18_d2l", "resnet20", "resnet32", "resnet34", "resnet44", "resnet50",
+    "resnet56", "resnet101", "resnet110", "resnet152",
+]  # fmt: skip
 
 _PAPER = "He et al. 2016, Deep Residual Learning for Image Recognition"
 
@@ -76,12 +81,7 @@ class ResNet(ZooModel):
         self.fc = nn.Linear(self.num_features, num_classes)
         self.min_input_size = chain_min_size([SpatialOp(7, 2, 3), SpatialOp(3, 2, 1)])
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        self.init_weights()
         if zero_init_residual:
             for m in self.modules():
                 if isinstance(m, Bottleneck):
@@ -117,41 +117,65 @@ class ResNet(ZooModel):
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(self.num_features, num_classes)
+    def init_layer(self, m: nn.Module) -> None:
+        kaiming_init(m)
 
 
-_TORCHVISION = {
-    "resnet18": ("basic", (2, 2, 2, 2)),
-    "resnet34": ("basic", (3, 4, 6, 3)),
-    "resnet50": ("bottleneck", (3, 4, 6, 3)),
-    "resnet101": ("bottleneck", (3, 4, 23, 3)),
-    "resnet152": ("bottleneck", (3, 8, 36, 3)),
-}
+@register_model(family="resnet", year=2015, paper=_PAPER, input_size=224)
+def resnet18(
+    *, num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False
+) -> ResNet:
+    """ResNet-18 (He et al., CVPR 2016): basic blocks [2, 2, 2, 2] per stage;
+    torchvision-compatible.
+
+    Two 3×3 convolutions per block around an identity shortcut: residual learning.
+    """
+    return ResNet("basic", (2, 2, 2, 2), num_classes, in_channels, zero_init_residual)
 
 
-def _register_imagenet(name: str) -> None:
-    block, layers = _TORCHVISION[name]
-    depth = name.removeprefix("resnet")
+@register_model(family="resnet", year=2015, paper=_PAPER, input_size=224)
+def resnet34(
+    *, num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False
+) -> ResNet:
+    """ResNet-34 (He et al., CVPR 2016): basic blocks [3, 4, 6, 3] per stage;
+    torchvision-compatible.
 
-    def builder(
-        *, num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False
-    ) -> ResNet:
-        return ResNet(block, layers, num_classes, in_channels, zero_init_residual)
-
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = (
-        f"ResNet-{depth} (He et al., CVPR 2016): {block} blocks {list(layers)} per stage; "
-        f"torchvision-compatible."
-    )
-    register_model(family="resnet", year=2015, paper=_PAPER, input_size=224, name=name)(builder)
-    globals()[name] = builder
-    __all__.append(name)
+    The paper's 34-layer network, which beats its plain counterpart where the plain one degrades.
+    """
+    return ResNet("basic", (3, 4, 6, 3), num_classes, in_channels, zero_init_residual)
 
 
-for _name in _TORCHVISION:
-    _register_imagenet(_name)
+@register_model(family="resnet", year=2015, paper=_PAPER, input_size=224)
+def resnet50(
+    *, num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False
+) -> ResNet:
+    """ResNet-50 (He et al., CVPR 2016): bottleneck blocks [3, 4, 6, 3] per stage;
+    torchvision-compatible.
+
+    Each block is a 1×1-3×3-1×1 bottleneck, which keeps the deeper networks affordable.
+    """
+    return ResNet("bottleneck", (3, 4, 6, 3), num_classes, in_channels, zero_init_residual)
+
+
+@register_model(family="resnet", year=2015, paper=_PAPER, input_size=224)
+def resnet101(
+    *, num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False
+) -> ResNet:
+    """ResNet-101 (He et al., CVPR 2016): bottleneck blocks [3, 4, 23, 3] per stage;
+    torchvision-compatible."""
+    return ResNet("bottleneck", (3, 4, 23, 3), num_classes, in_channels, zero_init_residual)
+
+
+@register_model(family="resnet", year=2015, paper=_PAPER, input_size=224)
+def resnet152(
+    *, num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False
+) -> ResNet:
+    """ResNet-152 (He et al., CVPR 2016): bottleneck blocks [3, 8, 36, 3] per stage;
+    torchvision-compatible.
+
+    The paper's deepest ImageNet network, still cheaper in multiply-adds than VGG-16.
+    """
+    return ResNet("bottleneck", (3, 8, 36, 3), num_classes, in_channels, zero_init_residual)
 
 
 # --------------------------------------------------------------------------- the book's ResNet-18
@@ -217,10 +241,6 @@ class D2LResNet(ZooModel):
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(torch.flatten(self.global_pool(x), 1))
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(self.num_features, num_classes)
 
 
 @register_model(family="resnet", year=2015, paper=_PAPER, input_size=96)
@@ -303,12 +323,7 @@ class CifarResNet(ZooModel):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.num_features = 64
         self.fc = nn.Linear(64, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        self.init_weights()
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(self.bn1(self.conv1(x)))
@@ -317,44 +332,78 @@ class CifarResNet(ZooModel):
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self.fc = nn.Linear(self.num_features, num_classes)
+    def init_layer(self, m: nn.Module) -> None:
+        kaiming_init(m)
 
 
-def _register_cifar(depth: int, skip: bool) -> None:
-    name = f"{'resnet' if skip else 'plain'}{depth}"
-
-    if skip:
-
-        def builder(
-            *, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A"
-        ) -> CifarResNet:
-            return CifarResNet(depth, num_classes, in_channels, shortcut, skip=True)
-
-        doc = (
-            f"ResNet-{depth} for CIFAR-10 (He et al., CVPR 2016, §4.2): 3 stages of "
-            f"{(depth - 2) // 6} basic blocks at 16/32/64 channels; option A or B shortcuts."
-        )
-    else:
-
-        def builder(*, num_classes: int = 10, in_channels: int = 3) -> CifarResNet:  # type: ignore[misc]
-            return CifarResNet(depth, num_classes, in_channels, skip=False)
-
-        doc = (
-            f"Plain-{depth} for CIFAR-10 (He et al., CVPR 2016, §4.2): ResNet-{depth} without "
-            f"its shortcuts, for the degradation experiment."
-        )
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = doc
-    register_model(family="resnet", year=2015, paper=_PAPER, input_size=32, name=name)(builder)
-    globals()[name] = builder
-    __all__.append(name)
+@register_model(family="resnet", year=2015, paper=_PAPER, input_size=32)
+def resnet20(*, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A") -> CifarResNet:
+    """ResNet-20 for CIFAR-10 (He et al., CVPR 2016, §4.2): 3 stages of 3 basic blocks at
+    16/32/64 channels; option A or B shortcuts."""
+    return CifarResNet(20, num_classes, in_channels, shortcut, skip=True)
 
 
-for _depth in (20, 32, 44, 56, 110):
-    _register_cifar(_depth, skip=True)
-    _register_cifar(_depth, skip=False)
+@register_model(family="resnet", year=2015, paper=_PAPER, input_size=32)
+def resnet32(*, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A") -> CifarResNet:
+    """ResNet-32 for CIFAR-10 (He et al., CVPR 2016, §4.2): 3 stages of 5 basic blocks at
+    16/32/64 channels; option A or B shortcuts."""
+    return CifarResNet(32, num_classes, in_channels, shortcut, skip=True)
+
+
+@register_model(family="resnet", year=2015, paper=_PAPER, input_size=32)
+def resnet44(*, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A") -> CifarResNet:
+    """ResNet-44 for CIFAR-10 (He et al., CVPR 2016, §4.2): 3 stages of 7 basic blocks at
+    16/32/64 channels; option A or B shortcuts."""
+    return CifarResNet(44, num_classes, in_channels, shortcut, skip=True)
+
+
+@register_model(family="resnet", year=2015, paper=_PAPER, input_size=32)
+def resnet56(*, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A") -> CifarResNet:
+    """ResNet-56 for CIFAR-10 (He et al., CVPR 2016, §4.2): 3 stages of 9 basic blocks at
+    16/32/64 channels; option A or B shortcuts."""
+    return CifarResNet(56, num_classes, in_channels, shortcut, skip=True)
+
+
+@register_model(family="resnet", year=2015, paper=_PAPER, input_size=32)
+def resnet110(*, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A") -> CifarResNet:
+    """ResNet-110 for CIFAR-10 (He et al., CVPR 2016, §4.2): 3 stages of 18 basic blocks at
+    16/32/64 channels; option A or B shortcuts."""
+    return CifarResNet(110, num_classes, in_channels, shortcut, skip=True)
+
+
+@register_model(family="resnet", year=2015, paper=_PAPER, input_size=32)
+def plain20(*, num_classes: int = 10, in_channels: int = 3) -> CifarResNet:
+    """Plain-20 for CIFAR-10 (He et al., CVPR 2016, §4.2): ResNet-20 without its shortcuts, for
+    the degradation experiment."""
+    return CifarResNet(20, num_classes, in_channels, skip=False)
+
+
+@register_model(family="resnet", year=2015, paper=_PAPER, input_size=32)
+def plain32(*, num_classes: int = 10, in_channels: int = 3) -> CifarResNet:
+    """Plain-32 for CIFAR-10 (He et al., CVPR 2016, §4.2): ResNet-32 without its shortcuts, for
+    the degradation experiment."""
+    return CifarResNet(32, num_classes, in_channels, skip=False)
+
+
+@register_model(family="resnet", year=2015, paper=_PAPER, input_size=32)
+def plain44(*, num_classes: int = 10, in_channels: int = 3) -> CifarResNet:
+    """Plain-44 for CIFAR-10 (He et al., CVPR 2016, §4.2): ResNet-44 without its shortcuts, for
+    the degradation experiment."""
+    return CifarResNet(44, num_classes, in_channels, skip=False)
+
+
+@register_model(family="resnet", year=2015, paper=_PAPER, input_size=32)
+def plain56(*, num_classes: int = 10, in_channels: int = 3) -> CifarResNet:
+    """Plain-56 for CIFAR-10 (He et al., CVPR 2016, §4.2): ResNet-56 without its shortcuts, for
+    the degradation experiment."""
+    return CifarResNet(56, num_classes, in_channels, skip=False)
+
+
+@register_model(family="resnet", year=2015, paper=_PAPER, input_size=32)
+def plain110(*, num_classes: int = 10, in_channels: int = 3) -> CifarResNet:
+    """Plain-110 for CIFAR-10 (He et al., CVPR 2016, §4.2): ResNet-110 without its shortcuts, for
+    the degradation experiment."""
+    return CifarResNet(110, num_classes, in_channels, skip=False)
 
 
 @register_model(family="resnet", year=2015, paper=_PAPER, input_size=32, generic=True)

@@ -16,7 +16,7 @@ from cnnzoo.errors import ConfigError
 from cnnzoo.models.resnet import ResNet
 from cnnzoo.registry import register_model
 
-__all__ = ["resnext"]
+__all__ = ["resnext", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d"]
 
 _PAPER = "Xie et al. 2017, Aggregated Residual Transformations for Deep Neural Networks"
 
@@ -41,37 +41,43 @@ def resnext(
     )
 
 
-_TORCHVISION = {
-    "resnext50_32x4d": ((3, 4, 6, 3), 32, 4),
-    "resnext101_32x8d": ((3, 4, 23, 3), 32, 8),
-    "resnext101_64x4d": ((3, 4, 23, 3), 64, 4),
-}
+@register_model(family="resnext", year=2016, paper=_PAPER, input_size=224)
+def resnext50_32x4d(
+    *, num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False
+) -> ResNet:
+    """ResNeXt-50 32×4d (Xie et al., CVPR 2017): 32 groups of 4 channels in each bottleneck;
+    torchvision-compatible.
+
+    About ResNet-50's cost: each bottleneck twice as wide, its 3×3 convolution in 32 groups.
+    """
+    return resnext(
+        (3, 4, 6, 3), 32, 4, num_classes=num_classes, in_channels=in_channels,
+        zero_init_residual=zero_init_residual,
+    )  # fmt: skip
 
 
-def _register(name: str) -> None:
-    layers, groups, width = _TORCHVISION[name]
-
-    def builder(
-        *, num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False
-    ) -> ResNet:
-        return resnext(
-            layers,
-            groups,
-            width,
-            num_classes=num_classes,
-            in_channels=in_channels,
-            zero_init_residual=zero_init_residual,
-        )
-
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = (
-        f"ResNeXt-{50 if layers[2] == 6 else 101} {groups}×{width}d (Xie et al., CVPR 2017): "
-        f"{groups} groups of {width} channels in each bottleneck; torchvision-compatible."
-    )
-    register_model(family="resnext", year=2016, paper=_PAPER, input_size=224, name=name)(builder)
-    globals()[name] = builder
-    __all__.append(name)
+@register_model(family="resnext", year=2016, paper=_PAPER, input_size=224)
+def resnext101_32x8d(
+    *, num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False
+) -> ResNet:
+    """ResNeXt-101 32×8d (Xie et al., CVPR 2017): 32 groups of 8 channels in each bottleneck;
+    torchvision-compatible."""
+    return resnext(
+        (3, 4, 23, 3), 32, 8, num_classes=num_classes, in_channels=in_channels,
+        zero_init_residual=zero_init_residual,
+    )  # fmt: skip
 
 
-for _name in _TORCHVISION:
-    _register(_name)
+@register_model(family="resnext", year=2016, paper=_PAPER, input_size=224)
+def resnext101_64x4d(
+    *, num_classes: int = 1000, in_channels: int = 3, zero_init_residual: bool = False
+) -> ResNet:
+    """ResNeXt-101 64×4d (Xie et al., CVPR 2017): 64 groups of 4 channels in each bottleneck;
+    torchvision-compatible.
+
+    Twice the cardinality of ``resnext101_32x8d`` at half the group width.
+    """
+    return resnext(
+        (3, 4, 23, 3), 64, 4, num_classes=num_classes, in_channels=in_channels,
+        zero_init_residual=zero_init_residual,
+    )  # fmt: skip

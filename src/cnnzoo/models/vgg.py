@@ -15,10 +15,13 @@ from torch import nn
 
 from cnnzoo.blocks import vgg_block
 from cnnzoo.errors import ConfigError
-from cnnzoo.models.base import SpatialOp, ZooModel, chain_out_size
+from cnnzoo.models.base import SpatialOp, ZooModel, chain_out_size, fc_classifier, kaiming_init
 from cnnzoo.registry import register_model
 
-__all__ = ["VGG", "vgg", "vgg_d2l"]
+__all__ = [
+    "VGG", "vgg", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
+    "vgg19_bn", "vgg_d2l",
+]  # fmt: skip
 
 _PAPER = (
     "Simonyan & Zisserman 2015, Very Deep Convolutional Networks for Large-Scale Image Recognition"
@@ -44,7 +47,11 @@ class VGG(ZooModel):
         pool_size: adaptive average pooling of the last map to this size (torchvision's 7), or
             ``None`` to flatten it as it is (the book's), which fixes the input size.
         hidden: width of the two hidden fully connected layers.
+        init_weights: torchvision's initialisation (He-normal convolutions, N(0, 0.01) linear
+            layers); ``False`` keeps PyTorch's.
     """
+
+    classifier_layers = ("classifier.-1",)
 
     def __init__(
         self,
@@ -92,25 +99,10 @@ class VGG(ZooModel):
             self.avgpool = nn.AdaptiveAvgPool2d((pool_size, pool_size))
         self.num_features = c_in * side * side
         self.classifier = nn.Sequential(
-            nn.Linear(self.num_features, hidden),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(hidden, hidden),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(hidden, num_classes),
+            *fc_classifier(self.num_features, hidden, num_classes, dropout)
         )
-        if init_weights:
-            for m in self.modules():
-                if isinstance(m, nn.Conv2d):
-                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                    nn.init.zeros_(m.bias)
-                elif isinstance(m, nn.BatchNorm2d):
-                    nn.init.ones_(m.weight)
-                    nn.init.zeros_(m.bias)
-                elif isinstance(m, nn.Linear):
-                    nn.init.normal_(m.weight, 0, 0.01)
-                    nn.init.zeros_(m.bias)
+        self.torchvision_init = init_weights
+        self.init_weights()
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
@@ -118,10 +110,9 @@ class VGG(ZooModel):
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.avgpool(x), 1))
 
-    def reset_classifier(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        last = self.classifier[-1]
-        self.classifier[-1] = nn.Linear(last.in_features, num_classes)
+    def init_layer(self, m: nn.Module) -> None:
+        if self.torchvision_init:
+            kaiming_init(m, linear_std=0.01)
 
 
 @register_model(family="vgg", year=2014, paper=_PAPER, input_size=224, generic=True)
@@ -143,27 +134,60 @@ def vgg(
     return VGG(blocks, num_classes, in_channels, batch_norm, dropout, hidden, pool_size, input_size)
 
 
-def _register(depth: int, batch_norm: bool) -> None:
-    name = f"vgg{depth}{'_bn' if batch_norm else ''}"
-    convs = sum(n for n, _ in VGG_BLOCKS[depth])
-
-    def builder(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> VGG:
-        return VGG(VGG_BLOCKS[depth], num_classes, in_channels, batch_norm, dropout)
-
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = (
-        f"VGG-{depth}{' with batch normalisation' if batch_norm else ''}: {convs} 3×3 convolutions "
-        f"in 5 blocks and 3 fully connected layers (Simonyan & Zisserman, ICLR 2015); "
-        f"torchvision-compatible."
-    )
-    register_model(family="vgg", year=2014, paper=_PAPER, input_size=224, name=name)(builder)
-    globals()[name] = builder
-    __all__.append(name)
+@register_model(family="vgg", year=2014, paper=_PAPER, input_size=224)
+def vgg11(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> VGG:
+    """VGG-11: 8 3×3 convolutions in 5 blocks and 3 fully connected layers
+    (Simonyan & Zisserman, ICLR 2015); torchvision-compatible."""
+    return VGG(VGG_BLOCKS[11], num_classes, in_channels, False, dropout)
 
 
-for _depth in VGG_BLOCKS:
-    for _bn in (False, True):
-        _register(_depth, _bn)
+@register_model(family="vgg", year=2014, paper=_PAPER, input_size=224)
+def vgg11_bn(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> VGG:
+    """VGG-11 with batch normalisation: 8 3×3 convolutions in 5 blocks and 3 fully connected layers
+    (Simonyan & Zisserman, ICLR 2015); torchvision-compatible."""
+    return VGG(VGG_BLOCKS[11], num_classes, in_channels, True, dropout)
+
+
+@register_model(family="vgg", year=2014, paper=_PAPER, input_size=224)
+def vgg13(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> VGG:
+    """VGG-13: 10 3×3 convolutions in 5 blocks and 3 fully connected layers
+    (Simonyan & Zisserman, ICLR 2015); torchvision-compatible."""
+    return VGG(VGG_BLOCKS[13], num_classes, in_channels, False, dropout)
+
+
+@register_model(family="vgg", year=2014, paper=_PAPER, input_size=224)
+def vgg13_bn(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> VGG:
+    """VGG-13 with batch normalisation: 10 3×3 convolutions in 5 blocks and 3 fully connected layers
+    (Simonyan & Zisserman, ICLR 2015); torchvision-compatible."""
+    return VGG(VGG_BLOCKS[13], num_classes, in_channels, True, dropout)
+
+
+@register_model(family="vgg", year=2014, paper=_PAPER, input_size=224)
+def vgg16(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> VGG:
+    """VGG-16: 13 3×3 convolutions in 5 blocks and 3 fully connected layers
+    (Simonyan & Zisserman, ICLR 2015); torchvision-compatible."""
+    return VGG(VGG_BLOCKS[16], num_classes, in_channels, False, dropout)
+
+
+@register_model(family="vgg", year=2014, paper=_PAPER, input_size=224)
+def vgg16_bn(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> VGG:
+    """VGG-16 with batch normalisation: 13 3×3 convolutions in 5 blocks and 3 fully connected layers
+    (Simonyan & Zisserman, ICLR 2015); torchvision-compatible."""
+    return VGG(VGG_BLOCKS[16], num_classes, in_channels, True, dropout)
+
+
+@register_model(family="vgg", year=2014, paper=_PAPER, input_size=224)
+def vgg19(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> VGG:
+    """VGG-19: 16 3×3 convolutions in 5 blocks and 3 fully connected layers
+    (Simonyan & Zisserman, ICLR 2015); torchvision-compatible."""
+    return VGG(VGG_BLOCKS[19], num_classes, in_channels, False, dropout)
+
+
+@register_model(family="vgg", year=2014, paper=_PAPER, input_size=224)
+def vgg19_bn(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> VGG:
+    """VGG-19 with batch normalisation: 16 3×3 convolutions in 5 blocks and 3 fully connected layers
+    (Simonyan & Zisserman, ICLR 2015); torchvision-compatible."""
+    return VGG(VGG_BLOCKS[19], num_classes, in_channels, True, dropout)
 
 
 @register_model(family="vgg", year=2014, paper=_PAPER, input_size=224)

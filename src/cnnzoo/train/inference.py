@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnzoo.errors import DataError
-from cnnzoo.registry import create_model
+from cnnzoo.models import create_model
 from cnnzoo.train.checkpoint import load_checkpoint
 from cnnzoo.train.device import pick_channels_last, pick_device, pick_precision
 from cnnzoo.train.evaluation import EvalResult, evaluate, fixed_subset

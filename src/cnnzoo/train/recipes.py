@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from cnnzoo.errors import ConfigError
-from cnnzoo.registry import create_model, model_info
+from cnnzoo.models import create_model, model_info
 from cnnzoo.train.config import TrainConfig
 
 __all__ = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnzoo.registry import create_model
+from cnnzoo.models import create_model
 from cnnzoo.train.config import TrainConfig
 
 __all__ = ["build_model", "init_weights"]

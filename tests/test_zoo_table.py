@@ -1,0 +1,34 @@
+"""The committed table that ``cnnzoo list`` prints agrees with the measured path."""
+
+from __future__ import annotations
+
+import copy
+
+from cnnzoo.zoo_table import REGENERATE, TABLE_FILE, load_table, main, table_problems
+
+
+def test_the_table_is_current_for_every_registered_model() -> None:
+    problems = table_problems(load_table())
+    assert not problems, f"{TABLE_FILE.name} is out of date; run `{REGENERATE}`:\n" + "\n".join(
+        problems
+    )
+
+
+def test_a_stale_or_incomplete_table_is_caught() -> None:
+    table = copy.deepcopy(load_table())
+    models = {r["name"]: r for r in table["models"]}
+    models["lenet5"]["flops"] += 1
+    table["models"].remove(models["lenet5_bn"])
+    table["models"].append({**models["lenet5"], "name": "lenet9"})
+    table["models"].sort(key=lambda r: r["name"])
+    next(r for r in table["generic"] if r["name"] == "lenet")["options"] = "act='relu'"
+    problems = table_problems(table, "lenet*")
+    assert [p.split(":")[0] for p in problems] == ["lenet5", "lenet5_bn", "lenet9", "lenet"]
+    assert "lenet5: stale" in problems[0] and "'flops': 423039" in problems[0]
+    assert problems[1] == "lenet5_bn: missing from 'models'"
+    assert problems[2] == "lenet9: in 'models' but not registered"
+
+
+def test_check_command(capsys) -> None:
+    assert main(["--check"]) == 0
+    assert "up to date" in capsys.readouterr().out
