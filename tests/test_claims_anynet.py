@@ -200,6 +200,7 @@ def test_regnet_rule(direction: int, verdict: str) -> None:
     if direction:
         assert direction * gap < 0
     assert any("plain least-squares line" in n for n in analysis.notes)
+    assert any("top of its range" in n for n in analysis.notes)
 
 
 def test_the_claims_share_their_networks() -> None:

@@ -618,6 +618,12 @@ def _regnet_rule(s: dict, results: dict) -> Analysis:
         for kind in ("regnet", "line"):
             best_fit[kind] += [getattr(fits[sp][i], kind).e_fit for i in top]
             rest_fit[kind] += [getattr(fits[sp][i], kind).e_fit for i in rest]
+    # fits whose w_m sits at the top of the searched range: steps wider than the rule allows
+    capped = {"best": [0, 0], "rest": [0, 0]}
+    for sp in ordered:
+        for what, ids in zip(("best", "rest"), _best_vs_rest(errs.get(sp, {}), frac), strict=True):
+            capped[what][0] += sum(fits[sp][i].regnet.w_m >= 2.999 for i in ids)
+            capped[what][1] += len(ids)
     enough = len(best_fit["regnet"]) >= 2 and len(rest_fit["regnet"]) >= 2
     gaps = {
         kind: two_sample_bootstrap(_mean_gap, best_fit[kind], rest_fit[kind])
@@ -667,7 +673,10 @@ def _regnet_rule(s: dict, results: dict) -> Analysis:
             f"With a plain least-squares line instead of the quantised fit, mean e_fit best − "
             f"rest in {spaces} = {gaps['line'].format(3, 1.0, '')} (two-sample bootstrap; for "
             "comparison only: the rule is the quantised staircase, whose jumps a line does not "
-            "follow)."
+            "follow).",
+            f"Fits with w_m at the top of its range (3), steps wider than the rule allows, in "
+            f"{spaces}: {capped['best'][0]} of the best {capped['best'][1]}, "
+            f"{capped['rest'][0]} of the other {capped['rest'][1]}.",
         ]
         if enough
         else []
