@@ -184,14 +184,23 @@ def test_regnet_rule(direction: int, verdict: str) -> None:
         f = fits[job.group][job.seed]
         if direction == 0:
             return 0.3 + rng.gauss(0, 0.05)
-        # +1: growth lowers the error, a poor linear fit raises it; -1: the other way round
-        value = -0.05 * _growth(f) if job.group in s["free_widths"] else 0.5 * f.e_fit
-        return 0.3 + direction * value + rng.gauss(0, 0.001)
+        # +1: growth lowers the error, a poor RegNet fit raises it; -1: the other way round
+        if job.group in s["free_widths"]:
+            return 0.3 - direction * 0.05 * _growth(f.line) + rng.gauss(0, 0.001)
+        return 0.3 + direction * 0.5 * f.regnet.e_fit + rng.gauss(0, 0.001)
 
     analysis = claim.rule(s, _results(claim.id, s, error))
     assert analysis.verdict == verdict, [f.describe() for f in analysis.findings]
     assert analysis.rows and analysis.rows[0][1] == str(round(5 * 40 * 0.25))
     assert any("RegNetX's best" in n for n in analysis.notes)
+    # the second finding is the quantised fit's e_fit, best − rest: its sign follows which
+    # networks are best; the plain line's is a note
+    gap = analysis.findings[1].interval.value
+    assert "RegNet-fit" in analysis.findings[1].quantity
+    if direction:
+        assert direction * gap < 0
+    assert any("plain least-squares line" in n for n in analysis.notes)
+    assert any("top of its range" in n for n in analysis.notes)
 
 
 def test_the_claims_share_their_networks() -> None:

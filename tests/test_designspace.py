@@ -33,11 +33,19 @@ from cnnzoo.designspace.analysis import (
     dominance,
     edf,
     edf_curve,
+    fit_regnet_widths,
     fit_widths,
+    quantized_widths,
 )
 from cnnzoo.designspace.spaces import SPACES
 from cnnzoo.models import anynet as anynet_module
-from cnnzoo.models.anynet_config import AnyNetConfig, StageConfig, regnet_config, regnet_widths
+from cnnzoo.models.anynet_config import (
+    REGNET_PARAMS,
+    AnyNetConfig,
+    StageConfig,
+    regnet_config,
+    regnet_widths,
+)
 
 SMALL = (1, 28, 28)
 
@@ -322,6 +330,74 @@ def test_width_fit_by_hand() -> None:
     assert len(block_widths(cfg)) == 13
     one = fit_widths([64])
     assert (one.w_0, one.w_a, one.w_m) == (64, 0, 1)
+
+
+def test_quantized_widths_are_pycls_regnet_widths() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        d, w_0 = int(rng.integers(1, 40)), 8 * int(rng.integers(1, 40))
+        w_a, w_m = float(rng.choice([0.0, rng.uniform(0, 120)])), float(rng.uniform(1.05, 3.5))
+        ks, ws = quantized_widths(d, w_0, w_a, w_m)
+        ref = regnet_widths(d, w_0, w_a, w_m)
+        assert tuple(ws.tolist()) == ref.quantized and tuple(ks.tolist()) == ref.exponents
+    # arrays of parameters broadcast, the block axis last
+    ks, ws = quantized_widths(13, np.array([24, 48]), np.array([36.44, 0.0]), np.array([2.49, 2]))
+    assert ws.shape == (2, 13) and tuple(ws[0]) == regnet_widths(13, 24, 36.44, 2.49).quantized
+    assert set(ws[1].tolist()) == {48} and not ks[1].any()
+
+
+@pytest.mark.parametrize("name", [n for n, p in REGNET_PARAMS.items() if p.rounding == "pycls"])
+def test_regnet_fit_recovers_regnets(name: str) -> None:
+    p = REGNET_PARAMS[name]
+    w = p.widths().quantized
+    fit = fit_regnet_widths(w)
+    assert fit.e_fit < 1e-12 and fit.fitted == w and fit.widths == w
+    assert fit.w_0 == p.w_0
+    # the staircase pins w_m down to a narrow band (its levels are w_0·w_m^k rounded to 8)
+    assert fit.w_m == pytest.approx(p.w_m, abs=0.015)
+    assert fit.w_a == pytest.approx(p.w_a, rel=0.1)
+    assert tuple(quantized_widths(len(w), fit.w_0, fit.w_a, fit.w_m)[1].tolist()) == w
+
+
+def test_regnet_fit_by_hand() -> None:
+    # 8, 16, 32, 64: s_j = j with w_m ≈ 2 (levels 8·w_m^k round to 16, 32, 64 for w_m in
+    # [1.957, 2.041]) and r = w_a / 8 with round(log(1 + r·j) / log w_m) = j for j = 1, 2, 3:
+    # r in [(w_m^2.5 − 1) / 3, w_m^1.5 − 1), so w_a in [11.6, 15.4] over that band
+    fit = fit_regnet_widths([8, 16, 32, 64])
+    assert fit.fitted == (8, 16, 32, 64) and fit.e_fit == 0.0 and fit.w_0 == 8
+    assert 1.957 <= fit.w_m <= 2.041 and 11.6 <= fit.w_a <= 15.4
+    # one width: the nearest level of the w_0 grid (multiples of 8 up to 40, and 20 itself,
+    # which rounds to 16): 24, e_fit = log(24 / 20) < log(20 / 16)
+    one = fit_regnet_widths([20])
+    assert one.fitted == (24,) and one.e_fit == pytest.approx(math.log(24 / 20))
+    assert one.w_a == 0 and math.isnan(one.w_m)
+    # equal widths: a flat staircase, w_a = 0 (the line through them), w_m undetermined
+    flat = fit_regnet_widths([16, 16, 16, 16])
+    assert (flat.w_0, flat.w_a, flat.e_fit, flat.fitted) == (16, 0, 0, (16,) * 4)
+    assert math.isnan(flat.w_m)
+    with pytest.raises(ValueError, match="positive"):
+        fit_regnet_widths([8, 0, 16])
+
+
+def test_regnet_fit_beats_a_dense_grid_and_sees_perturbations() -> None:
+    w = np.array([16, 16, 48, 48, 48, 320, 320, 320, 320, 320], dtype=float)
+    fit = fit_regnet_widths(w)
+    ws = quantized_widths(len(w), fit.w_0, fit.w_a, fit.w_m)[1]
+    assert fit.fitted == tuple(ws.tolist())
+    assert fit.e_fit == pytest.approx(np.mean(np.abs(np.log(w / ws))), abs=1e-12)
+    # a brute force over a dense grid finds nothing better
+    g0, ga, gm = np.meshgrid(
+        np.arange(8, 33, 8.0), np.arange(0, 200, 0.5), np.arange(1.5, 3.0001, 0.01), indexing="ij"
+    )
+    brute = np.abs(np.log(w / quantized_widths(len(w), g0, ga, gm)[1])).mean(-1).min()
+    assert 0.05 < fit.e_fit <= brute + 1e-12
+    # the widths of a RegNet fit exactly; moving one stage off the staircase costs e_fit
+    reg = list(regnet_widths(13, 24, 36.44, 2.49).quantized)  # 24, 56, 152 ×4, 368 ×7
+    assert fit_regnet_widths(reg).e_fit < 1e-12
+    bent = reg[:2] + [232] * 4 + reg[6:]
+    assert fit_regnet_widths(bent).e_fit > 0.03
+    # and a line fits the exact staircase worse than the staircase does
+    assert fit_widths(reg).e_fit > 0.1
 
 
 def test_dominance_by_hand() -> None:

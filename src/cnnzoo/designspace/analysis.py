@@ -19,10 +19,17 @@ bootstrap of the best error, and the linear fit of block widths.
   0) on the line w_0 + w_a·j, the derived w_m (the geometric mean ratio of consecutive stage
   widths), and the fit error e_fit = mean_j |log(w_j / (w_0 + w_a·j))| (a line that falls
   below one channel counts as one there).
+- **RegNet width fit** ("Designing Network Design Spaces", Sec. 4): the paper's own fit, to
+  the quantised staircase u_j = w_0 + w_a·j, s_j = round(log(u_j / w_0) / log w_m),
+  ŵ_j = w_0·w_m^{s_j} rounded to a multiple of 8 (pycls's rule, as
+  :func:`cnnzoo.models.anynet.regnet_widths` computes it), by a grid search over
+  (w_0, w_a, w_m) with d the network's depth, minimising e_fit = mean_j |log(w_j / ŵ_j)| (the
+  same form as the line's, so the two compare): :func:`fit_regnet_widths`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +38,7 @@ import numpy as np
 __all__ = [
     "Bootstrap",
     "Dominance",
+    "RegNetFit",
     "WidthFit",
     "block_widths",
     "bootstrap_best",
@@ -40,7 +48,9 @@ __all__ = [
     "dominance",
     "edf",
     "edf_curve",
+    "fit_regnet_widths",
     "fit_widths",
+    "quantized_widths",
 ]
 
 
@@ -166,6 +176,153 @@ def fit_widths(widths: Sequence[float], stage_widths: Sequence[float] | None = N
     pred = w_0 + w_a * j
     e_fit = float(np.mean(np.abs(np.log(w / np.maximum(pred, 1.0)))))
     return WidthFit(w_0, w_a, w_m, e_fit, tuple(round(x) for x in w))
+
+
+@dataclass(frozen=True)
+class RegNetFit(WidthFit):
+    """The RegNet staircase fitted to one network's block widths ``widths``: its parameters
+    w_0, w_a, w_m, its fitted widths ŵ_j (``fitted``) and e_fit = mean_j |log(w_j / ŵ_j)|.
+    ``w_m`` is NaN where the fitted staircase has a single step (any w_m gives it)."""
+
+    fitted: tuple[int, ...]
+
+
+def quantized_widths(
+    depth: int, w_0: float, w_a: float, w_m: float, quantum: int = 8
+) -> tuple[np.ndarray, np.ndarray]:
+    """The RegNet exponents s_j and widths ŵ_j, j = 0 … depth−1, as pycls computes them: the
+    operations of :func:`cnnzoo.models.anynet.regnet_widths` (``rounding="pycls"``) in the same
+    order, so the floats are the same. The parameters may be arrays of one shape, which gets
+    the j axis appended."""
+    w_0, w_a, w_m = (np.asarray(x, dtype=float)[..., None] for x in (w_0, w_a, w_m))
+    ws_cont = np.arange(depth) * w_a + w_0
+    ks = np.round(np.log(ws_cont / w_0) / np.log(w_m))
+    ws = np.round(np.divide(w_0 * np.power(w_m, ks), quantum)) * quantum
+    return ks.astype(int), ws.astype(int)
+
+
+def _sweep(logw, w0s, wms, r_max, quantum):
+    """e_fit of the best staircase in each stretch of w_a, for every (w_0, w_m) of the grid.
+
+    For fixed w_m, block j's exponent s_j = round(log(1 + r·j) / log w_m), r = w_a / w_0,
+    steps from k to k + 1 where r crosses (w_m^{k+1/2} − 1) / j: these events, sorted, cut
+    r ≥ 0 into stretches of one staircase each, and each event changes one block's error, so
+    a cumulative sum gives every stretch's e_fit — exact in w_a, and the same for every w_0.
+    Returns err (len(w0s), len(wms), E + 1), and each stretch's start and end in r (len(wms),
+    E + 1); stretches empty or beyond ``r_max`` (per w_0) have err = inf."""
+    d = len(logw)
+    j = np.arange(1, d)
+    # enough exponents that the first event left out lies beyond r_max for every w_0 and w_m
+    top = float(r_max.max()) * (d - 1)
+    n_k = max(1, math.ceil(math.log1p(top) / math.log(float(wms.min())) - 0.5) + 1)
+    k = np.arange(n_k)
+    beta = (np.power(wms[:, None, None], k + 0.5) - 1.0) / j[:, None]  # (M, d − 1, K)
+    beta = beta.reshape(len(wms), -1)
+    ev_j = np.repeat(j, n_k)
+    ev_k = np.tile(k, d - 1)
+    order = np.argsort(beta, axis=1, kind="stable")
+    beta = np.take_along_axis(beta, order, axis=1)
+    keep = int((beta <= top).sum(axis=1).max()) if beta.size else 0
+    beta, order = beta[:, :keep], order[:, :keep]  # events beyond every cap change nothing
+    jj, kk = ev_j[order], ev_k[order]  # (M, E)
+    kk_all = np.arange(n_k + 1, dtype=float)
+    levels = np.round(np.divide(w0s[:, None, None] * np.power(wms[:, None], kk_all), quantum))
+    log_levels = np.log(np.maximum(levels * quantum, 1.0))  # (A, M, K + 1)
+    rows = np.arange(len(wms))[:, None]
+    lw = logw[jj]
+    delta = np.abs(lw - log_levels[:, rows, kk + 1]) - np.abs(lw - log_levels[:, rows, kk])
+    e0 = np.abs(logw - log_levels[:, :, :1]).sum(axis=-1, keepdims=True)  # all s_j = 0
+    err = np.concatenate([e0, e0 + np.cumsum(delta, axis=-1)], axis=-1) / d
+    start = np.concatenate([np.zeros((len(wms), 1)), beta], axis=1)
+    end = np.concatenate([beta, np.full((len(wms), 1), np.inf)], axis=1)
+    ok = (end > start * (1 + 1e-9) + 1e-15)[None] & (start[None] < r_max[:, None, None])
+    return np.where(ok, err, np.inf), start, end
+
+
+def _pick(logw, w0s, wms, w_a_max, quantum):
+    """The best (w_0, w_a, w_m) on the grid of w_0 and w_m, w_a anywhere in [0, w_a_max]; of
+    equal e_fit, the one whose levels w_0·w_m^{s_j} before the rounding to ``quantum`` are
+    closest to the widths, then the one whose line w_0 + w_a·j is (w_a within its stretch
+    chosen so too), then the first found."""
+    d, j = len(logw), np.arange(len(logw), dtype=float)
+    err, start, end = _sweep(logw, w0s, wms, w_a_max / w0s, quantum)
+    a, m, i = np.nonzero(err <= err.min() + 1e-12)
+    w0, wm = w0s[a], wms[m]
+    # w_a: 0 in the first stretch, else 16 points across the stretch (capped at w_a_max)
+    lo, hi = start[m, i] * w0, np.minimum(end[m, i] * w0, w_a_max)
+    frac = np.linspace(0.0, 1.0, 17)[:, None]
+    first = i == 0
+    was = np.where(first, hi * frac, lo * np.power(hi / np.where(first, 1, lo), frac))
+    was = np.where((frac > 0) & (frac < 1) | first & (frac == 0), was, np.nan)  # inside only
+    line = np.abs(np.log(np.maximum(j * was[..., None] + w0[:, None], 1.0)) - logw).mean(-1)
+    best = np.nanargmin(np.where(np.isnan(was), np.inf, line), axis=0)
+    wa, line = was[best, np.arange(len(a))], line[best, np.arange(len(a))]
+    ks, fitted = quantized_widths(d, w0, wa, wm, quantum)
+    exact = np.abs(logw - np.log(np.maximum(fitted, 1))).mean(-1)
+    raw = np.abs(logw - np.log(w0[:, None] * np.power(wm[:, None], ks))).mean(-1)
+    c = np.lexsort((np.arange(len(a)), np.round(line, 12), np.round(raw, 12), np.round(exact, 12)))[
+        0
+    ]
+    return float(w0[c]), float(wa[c]), float(wm[c]), float(exact[c])
+
+
+def fit_regnet_widths(
+    widths: Sequence[float],
+    quantum: int = 8,
+    w_m_range: tuple[float, float] = (1.5, 3.0),
+    w_m_step: float = 0.025,
+    max_w_0: int = 48,
+) -> RegNetFit:
+    """The paper's fit of the RegNet rule to one network's block widths: the (w_0, w_a, w_m)
+    that minimise e_fit = mean_j |log(w_j / ŵ_j)| for the quantised RegNet widths ŵ_j
+    (:func:`quantized_widths`), d = ``len(widths)``.
+
+    A grid search: w_0 the multiples of ``quantum`` from ``quantum`` to twice the first width
+    (at most ``max_w_0`` of them, log-spaced, always with those within two quanta of the first
+    width) and the first width itself; w_m from ``w_m_range`` in steps of ``w_m_step`` (the
+    paper's range); w_a exactly, anywhere in [0, 4·max(widths' range, quantum)/(d − 1)] (for
+    each w_0 and w_m the staircase changes only where some s_j steps, so every staircase is
+    tried, see :func:`_sweep`). Then, with w_0 ± one quantum around the best, w_m within four
+    steps of the best in steps of ``w_m_step``/25, and within one such step of the new best in
+    steps 25 times finer (the rounded levels w_0·w_m^k move in small steps of w_m where k is
+    large). Ties
+    (many parameters give the same staircase) go to the levels, then the line, closest to the
+    widths."""
+    w = np.asarray(widths, dtype=float)
+    if w.ndim != 1 or not len(w) or not np.all(w > 0):
+        raise ValueError(f"widths must be a non-empty list of positive numbers, got {widths!r}")
+    d, logw = len(w), np.log(w)
+    top = max(2.0 * w[0], float(quantum))
+    w0s = np.arange(quantum, top + 1e-9, quantum, dtype=float)
+    if len(w0s) > max_w_0:
+        near = np.round(w[0] / quantum) * quantum + quantum * np.arange(-2, 3)
+        thin = np.round(np.geomspace(quantum, top, max_w_0 - 5) / quantum) * quantum
+        w0s = np.concatenate([thin, near[near >= quantum]])
+    w0s = np.unique(np.concatenate([w0s, [w[0]]]))
+    if d == 1:  # no w_a or w_m to fit: the nearest level
+        _, lv = quantized_widths(1, w0s, 0.0, 2.0, quantum)
+        e = np.abs(logw[0] - np.log(np.maximum(lv[:, 0], 1)))
+        k = int(np.argmin(e))
+        return RegNetFit(
+            float(w0s[k]), 0.0, math.nan, float(e[k]), (round(w[0]),), (int(lv[k, 0]),)
+        )
+    w_a_max = 4.0 * max(float(w.max() - w.min()), float(quantum)) / (d - 1)
+    lo_m, hi_m = w_m_range
+    wms = np.round(np.arange(lo_m, hi_m + w_m_step / 2, w_m_step), 10)
+    w_0, w_a, w_m, e_fit = _pick(logw, w0s, wms, w_a_max, quantum)
+    # near the best w_0 and w_m: w_m within 4 steps, 25 times finer, then within one of those
+    # 25 times finer again (each grid holds the best point so far, so e_fit can't grow)
+    for width, n in ((4 * w_m_step, 201), (w_m_step / 25, 51)):
+        wms = w_m + np.linspace(-1.0, 1.0, n) * width
+        w0s = np.unique([x for x in (w_0 - quantum, w_0, w_0 + quantum) if x > 0])
+        wms = np.unique(np.concatenate([np.clip(wms, lo_m, hi_m), [w_m]]))
+        w_0, w_a, w_m, e_fit = _pick(logw, w0s, wms, w_a_max, quantum)
+    ks, fitted = quantized_widths(d, w_0, w_a, w_m, quantum)
+    if not ks.any():  # one step: w_m is not determined
+        w_m = math.nan
+    return RegNetFit(
+        w_0, w_a, w_m, e_fit, tuple(round(x) for x in w), tuple(int(x) for x in fitted)
+    )
 
 
 @dataclass(frozen=True)
