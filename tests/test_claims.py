@@ -211,6 +211,9 @@ def fabricated_results(claim_id: str, direction: int, seed: int = 0) -> dict:
 
 ALL_CLAIMS = [c.id for c in list_claims()]
 
+#: the design-space claims have their own rule tests (test_claims_anynet.py)
+ANYNET = ("anynet-progression", "partial-metrics", "small-to-large", "regnet-rule")
+
 
 def test_the_twelve_claims_are_there() -> None:
     assert len(ALL_CLAIMS) >= 12
@@ -223,6 +226,28 @@ def test_the_twelve_claims_are_there() -> None:
         assert [j.spec() for j in c.jobs("smoke")] != [j.spec() for j in c.jobs("cpu")], c.id
 
 
+def test_the_claims_are_listed_in_the_order_of_the_seeds_networks() -> None:
+    # `cnnzoo claims list` and the report follow the registration order (core.CLAIM_MODULES)
+    assert ALL_CLAIMS == [
+        "alexnet-techniques", "alexnet-parallel", "vgg-small-kernels", "nin-params",
+        "nin-gap-shift", "googlenet-cost", "batchnorm", "resnet-degradation", "resnet-gradients",
+        "resnext-groups", "densenet", "d2l-table",
+        "anynet-progression", "partial-metrics", "small-to-large", "regnet-rule",
+    ]  # fmt: skip
+
+
+COMMITTED = Path(__file__).resolve().parents[1] / "benchmarks" / "claims"
+
+
+@pytest.mark.parametrize("claim_id", [c for c in ALL_CLAIMS if c not in ANYNET])
+def test_the_committed_cpu_records_are_the_claims_jobs(claim_id: str) -> None:
+    # the committed results are reused only while each job's spec is unchanged: a change to a
+    # claim's jobs (a recipe, a variant, a helper) must come with new records
+    jobs = {j.key: j.spec_hash() for j in get_claim(claim_id).jobs("cpu")}
+    recorded = load_record(COMMITTED, "cpu", claim_id)["jobs"]
+    assert {k: r.get("spec_hash") for k, r in recorded.items()} == jobs
+
+
 def test_every_group_of_a_claim_is_a_different_experiment() -> None:
     # a copy-paste slip (two variants with the same network and settings) measures nothing
     for claim in list_claims():
@@ -233,10 +258,6 @@ def test_every_group_of_a_claim_is_a_different_experiment() -> None:
             key = json.dumps(job.spec(), sort_keys=True)
             assert key not in seen, f"{claim.id}: {job.group} is {seen.get(key)} again"
             seen[key] = job.group
-
-
-#: the design-space claims have their own rule tests (test_claims_anynet.py)
-ANYNET = ("anynet-progression", "partial-metrics", "small-to-large", "regnet-rule")
 
 
 @pytest.mark.parametrize(

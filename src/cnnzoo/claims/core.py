@@ -195,6 +195,18 @@ class Claim:
 
 _CLAIMS: dict[str, Claim] = {}
 
+#: The modules that register the claims on import, in the order of the seed's networks (the
+#: order of ``cnnzoo claims list`` and of the report): the networks' claims first, the design
+#: space's last.
+CLAIM_MODULES = (
+    "cnnzoo.claims.alexnet",
+    "cnnzoo.claims.vgg_nin",
+    "cnnzoo.claims.googlenet_bn",
+    "cnnzoo.claims.resnet",
+    "cnnzoo.claims.densenet_d2l",
+    "cnnzoo.claims.anynet",
+)
+
 
 def register_claim(claim: Claim) -> Claim:
     if claim.id in _CLAIMS:
@@ -209,8 +221,7 @@ def register_claim(claim: Claim) -> Claim:
 def _load() -> None:
     import importlib
 
-    # each registers its claims on import: the networks' claims first, the design space's last
-    for module in ("cnnzoo.claims.catalogue", "cnnzoo.claims.anynet"):
+    for module in CLAIM_MODULES:
         importlib.import_module(module)
 
 
