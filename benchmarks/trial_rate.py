@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from cnnzoo.claims.anynet import _job, _networks, _setting
+from cnnzoo.claims.anynet_common import budget_setting, sampled_networks, trial_job
 from cnnzoo.data.entries import _decoded_idx_split
 from cnnzoo.train import TrainConfig
 from cnnzoo.train.trainer import Trainer
@@ -62,9 +62,9 @@ def main() -> None:
     ap.add_argument("--networks", type=int, default=4, help="networks per arm (default 4)")
     args = ap.parse_args()
     cores = os.cpu_count() or 1
-    s = _setting("cpu")
-    nets = _networks(s, "anynetx_a", args.networks)
-    jobs = [_job(f"A/{i}", "a", i, c, s).train for i, c in enumerate(nets)]
+    s = budget_setting("cpu")
+    nets = sampled_networks(s, "anynetx_a", args.networks)
+    jobs = [trial_job(f"A/{i}", "a", i, c, s).train for i, c in enumerate(nets)]
     tmp = Path(tempfile.mkdtemp(prefix="trial-rate-"))
     torch.set_num_threads(1)
     trial(jobs[0], tmp / "warm", before=False)  # imports, first allocations

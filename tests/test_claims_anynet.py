@@ -11,8 +11,10 @@ import random
 import pytest
 
 from cnnzoo.claims import stats
-from cnnzoo.claims.anynet import _fits, _growth, _mean_gap, _networks
+from cnnzoo.claims.anynet_common import mean_gap as _mean_gap
+from cnnzoo.claims.anynet_common import sampled_networks as _networks
 from cnnzoo.claims.core import get_claim
+from cnnzoo.claims.regnet_rule import _fits, _growth
 from cnnzoo.claims.stats import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 
 # --------------------------------------------------------------------------- statistics

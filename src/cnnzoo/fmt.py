@@ -62,12 +62,18 @@ def text_table(cols: Sequence[str], rows: Sequence[Sequence[str]], right: Sequen
     return "\n".join([line(cols), "  ".join("-" * w for w in widths), *map(line, rows)])
 
 
-def md_table(cols: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
-    """A Markdown (GitHub) table; ``right[i]`` aligns column i to the right."""
-    head = "| " + " | ".join(cols) + " |"
+def md_table(
+    cols: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[bool] | None = None
+) -> str:
+    """A Markdown (GitHub) table; ``right[i]`` aligns column i to the right (default: all left).
+    A ``|`` inside a cell is escaped."""
+
+    def line(cells: Sequence[object]) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    right = right if right is not None else [False] * len(cols)
     rule = "|" + "|".join("---:" if r else "---" for r in right) + "|"
-    body = ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join([head, rule, *body])
+    return "\n".join([line(cols), rule, *map(line, rows)])
 
 
 # --------------------------------------------------------------------------- input sizes

@@ -205,6 +205,7 @@ CLAIM_MODULES = (
     "cnnzoo.claims.resnet",
     "cnnzoo.claims.densenet_d2l",
     "cnnzoo.claims.anynet",
+    "cnnzoo.claims.regnet_rule",
 )
 
 
@@ -226,9 +227,16 @@ def _load() -> None:
 
 
 def list_claims() -> list[Claim]:
-    """Every claim, in the order of the seed's networks."""
+    """Every claim, in the order of the seed's networks: by its module's place in
+    :data:`CLAIM_MODULES` (whatever order they were imported in), then as registered; claims
+    registered elsewhere come last."""
     _load()
-    return list(_CLAIMS.values())
+
+    def place(claim: Claim) -> int:
+        module = getattr(claim.experiment, "__module__", "")
+        return CLAIM_MODULES.index(module) if module in CLAIM_MODULES else len(CLAIM_MODULES)
+
+    return sorted(_CLAIMS.values(), key=place)
 
 
 def get_claim(claim_id: str) -> Claim:

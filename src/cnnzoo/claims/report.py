@@ -19,6 +19,7 @@ from pathlib import Path
 from cnnzoo.claims.core import Analysis, Claim, list_claims
 from cnnzoo.claims.runner import DEFAULT_ROOT, REUSABLE, analyse, load_record, record_path
 from cnnzoo.claims.stats import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from cnnzoo.fmt import md_table
 
 __all__ = ["write_report"]
 
@@ -73,15 +74,6 @@ def _figure(analysis: Analysis, path: Path) -> Path | None:
     finally:
         plt.close(fig)
     return path
-
-
-def _md_table(cols: list[str], rows: list[list[str]]) -> str:
-    def esc(x: str) -> str:
-        return str(x).replace("|", "\\|")
-
-    out = ["| " + " | ".join(map(esc, cols)) + " |", "|" + "---|" * len(cols)]
-    out += ["| " + " | ".join(map(esc, r)) + " |" for r in rows]
-    return "\n".join(out)
 
 
 def _html_table(cols: list[str], rows: list[list[str]]) -> str:
@@ -176,11 +168,11 @@ def write_report(
             "",
             f"Measured: {claim.measured}.",
             "",
-            _md_table(fcols, frows),
+            md_table(fcols, frows),
             "",
         ]
         if analysis.rows:
-            md += [_md_table(analysis.columns, analysis.rows), ""]
+            md += [md_table(analysis.columns, analysis.rows), ""]
         if fig is not None:
             md += [f"![{claim.id}]({fig_link}/{fig.name})", ""]
         md += [f"- {x}" for x in notes] + ([""] if notes else [])
@@ -214,7 +206,7 @@ def write_report(
         f"threshold, *not reproduced* when it lies wholly on the other side, *inconclusive* "
         f"when it straddles it.",
         "",
-        _md_table(scols, srows),
+        md_table(scols, srows),
         "",
     ]
     html_path = out / "report.html"
