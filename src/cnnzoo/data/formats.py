@@ -4,6 +4,10 @@ Every reader decodes whole arrays with ``numpy.frombuffer`` (no per-image Python
 CIFAR), checks the structure before trusting it, and raises :class:`DataError` naming the file
 and the problem. CIFAR is read from its *binary* release: nothing here unpickles, so loading a
 data set never executes code.
+
+A little over 450 lines: the three readers share the size caps and the decompression checks
+(:data:`MAX_DECOMPRESSED`, :func:`decompress`) that keep a hostile file from exhausting memory,
+and they are read best next to those.
 """
 
 from __future__ import annotations
