@@ -294,3 +294,19 @@ def test_concurrent_writers_do_not_corrupt_the_store(tmp_path: Path) -> None:
     for r in runs:
         assert r["status"] == "finished" and r["epochs_done"] == 40
         assert len(store.epochs(r["id"])) == 40
+
+
+def test_an_epochs_training_metrics_are_the_means_over_its_images(
+    data: Path, tmp_path: Path
+) -> None:
+    """With a learning rate too small to move the weights, the epoch's training loss and
+    accuracy (summed step by step in the loop) equal a separate evaluation of the same network
+    on the training split (the evaluation code path)."""
+    out = tmp_path / "run"
+    cfg = tiny(data, epochs=1, lr=1e-12, momentum=0.0, schedule="constant", weight_decay=0.0)
+    train(cfg, out, quiet=True)
+    epoch = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    on_train, _ = evaluate_checkpoint(out, split="train", which="last", precision="fp32")
+    assert 0.0 <= epoch["train_acc"] <= 1.0
+    assert epoch["train_loss"] == pytest.approx(on_train.loss, rel=1e-4)
+    assert epoch["train_acc"] == pytest.approx(on_train.acc, abs=1e-9)
