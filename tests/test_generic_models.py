@@ -112,3 +112,18 @@ def test_inception_net_single_branch_by_hand() -> None:
     hand = _conv(1, 64, 3) + _conv(64, 64, 3) + _conv(64, 120, 3) + _conv(120, 128, 3)
     assert count_params(one) == hand + (128 * 10 + 10)
     assert one(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("name", ["nin", "nin_net"])
+def test_nin_head_averages_its_class_maps(name: str) -> None:
+    """NiN's head is global *average* pooling of the last block's class maps (Lin et al. 2014):
+    the head equals the class maps' spatial mean, computed here by hand."""
+    torch.manual_seed(0)
+    generic = name in list_models(generic=True)
+    model = create_model(name, num_classes=5, in_channels=1).eval()
+    size = 28 if generic else 224
+    with torch.no_grad():
+        feats = model.forward_features(torch.randn(2, 1, size, size))
+        maps = model.classifier(feats)
+        assert maps.shape[-1] > 1, "the test needs class maps larger than 1x1"
+        assert torch.allclose(model.forward_head(feats), maps.mean(dim=(2, 3)), atol=1e-6)

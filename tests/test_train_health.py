@@ -12,6 +12,7 @@ import pytest
 from cnnzoo.cli import main
 from cnnzoo.store import RunStore
 from cnnzoo.train import EvalResult, Trainer, recipe_config, train
+from cnnzoo.train.health import chance_loss
 from test_train import make_folder, tiny
 
 
@@ -212,3 +213,11 @@ def test_trainability_on_fashion_mnist(model: str, tmp_path: Path) -> None:
     result = train(cfg, tmp_path / model, quiet=True, plots=False)
     assert result["status"] == "finished", result["diagnosis"]
     assert result["test_acc"] >= 0.75
+
+
+def test_chance_loss_is_the_entropy_of_the_label_prior() -> None:
+    """By hand: balanced classes give ln K; an imbalanced prior less; one class none."""
+    assert chance_loss([7, 7, 7, 7]) == pytest.approx(math.log(4))
+    assert chance_loss([3, 1]) == pytest.approx(-(0.75 * math.log(0.75) + 0.25 * math.log(0.25)))
+    assert chance_loss([9, 0, 1]) == pytest.approx(-(0.9 * math.log(0.9) + 0.1 * math.log(0.1)))
+    assert chance_loss([5]) == 0.0
