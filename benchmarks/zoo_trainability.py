@@ -48,6 +48,8 @@ NOTES: dict[str, str] = {
     "it trains on the same budget - plain-20 0.797, plain-32 0.771, plain-44 0.729 (final "
     "training loss 0.92, 0.97, 1.11), where ResNet-20/32/44 reach 0.820, 0.822, 0.823; the "
     "claims lab measures it (`cnnzoo claims run resnet-degradation`)",
+    "plain56": "He et al.'s degradation again: plain-56 0.701 (final training loss 1.24) where "
+    "ResNet-56, the same network with shortcuts, reaches 0.821 (loss 0.90) on the same budget",
 }
 
 
