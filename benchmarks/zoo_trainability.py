@@ -95,7 +95,7 @@ def run_model(model: str, config, runs: Path) -> dict:
         resume = same_config(saved, config)
     if out.exists() and not resume:
         shutil.rmtree(out)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_seconds()
     trainer = Trainer(config, out, resume=resume, quiet=True, store=runs / "runs.sqlite",
                       plots=False)  # fmt: skip
     result = trainer.fit()
@@ -115,12 +115,21 @@ def run_model(model: str, config, runs: Path) -> dict:
         "status": result["status"],
         "diagnosis": result["diagnosis"],
         "train_time": result["wall_time"],
-        "wall_time": time.perf_counter() - t0,  # this process's share, evaluation included
+        "wall_time": (wall := time.perf_counter() - t0),  # this process's, evaluation included
+        # CPU time / (wall time x threads): well under 1 means the machine was shared or the run
+        # paused, so its timings understate the model's speed and it should be run again
+        "cpu_share": (cpu_seconds() - cpu0) / (wall * torch.get_num_threads()),
         "resumed": resume,
         "threads": torch.get_num_threads(),
         "machine": cpu_name(),
         "precision": result["precision"],
     }
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process, all threads."""
+    t = os.times()
+    return t.user + t.system
 
 
 def cpu_name() -> str:
@@ -188,6 +197,27 @@ def write_report(record: dict, path: Path, images: int, batch: int) -> None:
     path.write_text("\n".join(lines))
 
 
+def wait_while(path: Path | None) -> None:
+    """Block while ``path`` is a file or a non-empty folder (checked every 2 s). While it
+    waits, ``PATH.waiting`` exists: other work may then use the machine without slowing a
+    timed model."""
+
+    def held() -> bool:
+        return path is not None and (path.is_file() or (path.is_dir() and any(path.iterdir())))
+
+    if not held():
+        return
+    marker = path.with_name(path.name + ".waiting")
+    print(f"waiting: {path} is held; empty or remove it to go on", flush=True)
+    marker.touch()
+    try:
+        while held():
+            time.sleep(2)
+    finally:
+        marker.unlink(missing_ok=True)
+    print("going on", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", nargs="*", default=["*"], help="names or wildcards")
@@ -198,6 +228,12 @@ def main() -> None:
     ap.add_argument("--report", type=Path, default=HERE / "RESULTS-zoo.md")
     ap.add_argument("--runs", type=Path, default=Path("runs/zoo"), help="run directories")
     ap.add_argument("--report-only", action="store_true", help="rewrite the table and exit")
+    ap.add_argument(
+        "--wait-while", type=Path, metavar="PATH",
+        help="before each model, wait while PATH is a file or a non-empty folder (PATH.waiting "
+        "exists meanwhile): other work can use the machine between models without slowing a "
+        "timed one",
+    )  # fmt: skip
     ap.add_argument(
         "--set", nargs="*", default=[], metavar="KEY=VALUE",
         help="override recipe settings for every model (JSON values), e.g. --set lr=0.01; "
@@ -226,6 +262,7 @@ def main() -> None:
             done = record.get(name)
             if done is not None and same_config(done["config"], config):
                 continue
+            wait_while(args.wait_while)
             size = sizes[name]
             print(
                 f"[{i}/{len(names)}] {name} at {size}x{size}, {cost[name] / 1e6:,.0f}M "
@@ -236,7 +273,7 @@ def main() -> None:
             print(
                 f"    test acc {r['test_acc']:.4f}  loss {r['loss_start']:.3f} -> "
                 f"{r['loss_end']:.3f}  {r['images_per_s']:,.0f} img/s  {r['wall_time']:.0f} s  "
-                f"{verdict(r)}",
+                f"cpu share {r['cpu_share']:.2f}  {verdict(r)}",
                 flush=True,
             )
             record = load_record(args.record)  # another invocation may have added models

@@ -88,3 +88,58 @@ def _imports(path: Path) -> set[str]:
 )
 def test_evaluation_and_benchmarks_do_not_import_the_trainer(module: str) -> None:
     assert "cnnzoo.train.trainer" not in _imports(SRC / module)
+
+
+def _record(store: Path, run_dir: Path, model: str, status: str, acc: float) -> None:
+    s = RunStore(store)
+    s.start_run(str(run_dir.resolve()), model, "fashion-mnist", {"val_size": 0}, str(run_dir))
+    s.log_epoch(str(run_dir.resolve()), 0, {"test_acc": acc})
+    s.finish_run(str(run_dir.resolve()), status, test_acc=acc, wall_time=3.0)
+
+
+def test_runs_lists_every_run_under_a_root_whatever_folder_it_was_trained_into(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "runs"
+    # `make demo`'s layout: the store is runs/demo/runs.sqlite, not runs/runs.sqlite
+    _record(root / "demo" / "runs.sqlite", root / "demo" / "lenet5", "lenet5", "finished", 0.81)
+    _record(root / "a" / "b" / "runs.sqlite", root / "a" / "b" / "r20", "resnet20", "diverged",
+            0.1)  # fmt: skip
+    # a run whose store is elsewhere (Trainer(store=...)): read from its own folder
+    lone = root / "lone"
+    (lone / "checkpoints").mkdir(parents=True)
+    (lone / "config.json").write_text(json.dumps({"model": "vgg11", "data": "cifar10"}))
+    (lone / "eval.json").write_text(json.dumps({"status": "finished", "test_acc": 0.625}))
+    (lone / "metrics.jsonl").write_text(json.dumps({"epoch": 1, "test_acc": 0.6}) + "\n")
+    # folders that are not runs are not listed
+    (root / "notes").mkdir()
+    (root / "notes" / "config.json").write_text(json.dumps({"lr": 1}))
+    assert main(["runs", str(root), "--format", "json"]) == 0
+    runs = {r["model"]: r for r in json.loads(capsys.readouterr().out)}
+    assert sorted(runs) == ["lenet5", "resnet20", "vgg11"]
+    assert runs["lenet5"]["store"] == str(root / "demo" / "runs.sqlite")
+    assert runs["resnet20"]["status"] == "diverged" and runs["resnet20"]["test_acc"] == 0.1
+    assert runs["vgg11"]["store"] is None and runs["vgg11"]["test_acc"] == 0.625
+    assert runs["vgg11"]["best_acc"] == 0.6 and runs["vgg11"]["epochs_done"] == 1
+    assert main(["runs", str(root)]) == 0
+    table = capsys.readouterr().out
+    assert "demo/lenet5" in table and "a/b/r20" in table and "lone" in table
+    # one store named directly: only its runs
+    assert main(["runs", str(root / "demo" / "runs.sqlite"), "--format", "json"]) == 0
+    assert [r["model"] for r in json.loads(capsys.readouterr().out)] == ["lenet5"]
+
+
+def test_a_damaged_store_among_others_is_named_and_the_rest_still_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _record(tmp_path / "good" / "runs.sqlite", tmp_path / "good" / "r", "lenet5", "finished", 0.8)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "runs.sqlite").write_bytes(b"not a database\n" * 50)
+    assert main(["runs", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert "good/r" in out and "lenet5" in out
+    assert "bad/runs.sqlite is not a cnnzoo store" in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["runs", str(empty)]) == 1
+    assert "no runs recorded under" in capsys.readouterr().err

@@ -279,25 +279,31 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from cnnzoo.store import RunStore, best_acc_split
+    from cnnzoo.store import best_acc_split, runs_under
 
-    db = Path(args.root) / "runs.sqlite"
-    if not db.exists():
-        print(f"no runs recorded under {args.root} (no {db})", file=sys.stderr)
-        return 1
-    runs = RunStore(db, readonly=True).runs()
+    root = Path(args.root)
+    runs, problems = runs_under(root)
+    for problem in problems:  # a damaged store: said, and the rest still listed
+        print(f"cnnzoo: error: {problem}", file=sys.stderr)
+    if not runs:
+        if not problems:
+            print(
+                f"no runs recorded under {root} (no runs.sqlite and no run directory in it or "
+                "below it)", file=sys.stderr,
+            )  # fmt: skip
+        return 2 if problems else 1
     for r in runs:  # the best epoch evaluation's accuracy: on the validation split, or the test
         r["best_acc_split"] = best_acc_split(r)
     if args.format == "json":
         print(json.dumps(runs, indent=2, default=str))
-        return 0
+        return 2 if problems else 0
     from cnnzoo.fmt import text_table
 
     def fmt(value: float | None, spec: str) -> str:
         return "-" if value is None else format(value, spec)
 
     rows = [
-        [Path(r["out_dir"]).name[:40], r["model"], r["dataset"], r["status"],
+        [_where(r["out_dir"], root), r["model"], r["dataset"], r["status"],
          str(r["epochs_done"]), _best(r["best_acc"] or None, r["best_acc_split"]),
          fmt(r["test_acc"], ".4f"),
          fmt(r["wall_time"], ".0f") + ("s" if r["wall_time"] is not None else "")]
@@ -319,8 +325,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
             )
         else:
             why = r["error"].strip().splitlines()[0]
-        print(f"{Path(r['out_dir']).name}: {r['status']}: {why}")
-    return 0
+        print(f"{_where(r['out_dir'], root)}: {r['status']}: {why}")
+    return 2 if problems else 0
+
+
+def _where(out_dir: str, root: Path) -> str:
+    """A run's folder as the user knows it: relative to the listed root when under it."""
+    path, base = Path(out_dir), root.parent if root.is_file() else root
+    try:
+        return str(path.resolve().relative_to(base.resolve())) or "."
+    except ValueError:
+        return str(path)
 
 
 def _best(acc: float | None, split: str) -> str:
@@ -350,9 +365,15 @@ def _add_bench_runs(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "runs",
         help="list recorded training runs",
-        description="List the runs recorded in ROOT/runs.sqlite: status, epochs, accuracies.",
+        description="List every training run under ROOT, whatever folder each was trained "
+        "into: the runs recorded in each runs.sqlite in ROOT or below it (as `tensorboard "
+        "--logdir` finds runs), and run directories there that no store records. Status "
+        "(finished, diverged, failed, interrupted, running, stale), epochs, accuracies, time.",
     )
-    p.add_argument("root", nargs="?", default="runs", help="runs directory (default runs)")
+    p.add_argument(
+        "root", nargs="?", default="runs",
+        help="a folder of runs, searched recursively (default runs), or one runs.sqlite",
+    )  # fmt: skip
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_runs)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cnnzoo.errors import MissingError, StateError
 
-__all__ = ["RunStore", "SQLiteStore", "best_acc_split"]
+__all__ = ["RunStore", "SQLiteStore", "best_acc_split", "runs_under"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -248,6 +248,86 @@ class RunStore(SQLiteStore):
                 "SELECT metrics FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)
             ).fetchall()
         return [json.loads(r["metrics"]) for r in rows]
+
+
+def runs_under(root: str | Path) -> tuple[list[dict], list[str]]:
+    """Every training run under ``root``, whatever folder each was trained into (as
+    ``tensorboard --logdir`` finds event files): the runs of every ``runs.sqlite`` under
+    ``root`` (recursively), plus run directories under ``root`` that no store found there
+    records (trained with a store elsewhere), read from their own ``config.json`` and
+    ``eval.json``. Oldest first; each run also says its ``store`` (None for those read from
+    their folder). Returns the runs and the problems met (a damaged store: its runs are
+    left out, the others listed)."""
+    root = Path(root)
+    if not root.exists():
+        raise MissingError(f"{root}: no such folder")
+    stores = [root] if root.is_file() else sorted(_files_named(root, "runs.sqlite"))
+    found: dict[str, dict] = {}
+    problems: list[str] = []
+    for path in stores:
+        try:
+            runs = RunStore(path, readonly=True).runs()
+        except StateError as e:
+            problems.append(str(e))
+            continue
+        for r in runs:
+            r["store"] = str(path)
+            key = str(Path(r["out_dir"]).resolve())
+            if key not in found or r["updated"] > found[key]["updated"]:
+                found[key] = r  # the same run in two stores: the later record wins
+    if root.is_dir():
+        for config in _files_named(root, "config.json"):
+            run_dir = config.parent
+            key = str(run_dir.resolve())
+            if key not in found and (run := _run_from_folder(run_dir)) is not None:
+                found[key] = run
+    return sorted(found.values(), key=lambda r: r["created"]), problems
+
+
+def _files_named(root: Path, name: str) -> Iterator[Path]:
+    """Files called ``name`` under ``root``, not looking inside checkpoint folders."""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "checkpoints" and not d.startswith("."))
+        if name in files:
+            yield Path(folder) / name
+
+
+def _run_from_folder(run_dir: Path) -> dict | None:
+    """A run directory's own account of itself (config.json, eval.json, metrics.jsonl) in the
+    store's row format; None when the folder is not a training run."""
+    if not ((run_dir / "checkpoints").is_dir() or (run_dir / "eval.json").is_file()):
+        return None
+    try:
+        config = json.loads((run_dir / "config.json").read_text())
+        result = (
+            json.loads((run_dir / "eval.json").read_text())
+            if (run_dir / "eval.json").is_file()
+            else {}
+        )
+        epochs = (
+            (run_dir / "metrics.jsonl").read_text().splitlines()
+            if (run_dir / "metrics.jsonl").is_file()
+            else []
+        )
+        history = [json.loads(line) for line in epochs if line.strip()]
+    except (OSError, ValueError):
+        return None
+    if not isinstance(config, dict) or "model" not in config or not isinstance(result, dict):
+        return None
+    accs = [
+        a for h in history if isinstance(h, dict)
+        if isinstance(a := h.get("val_acc", h.get("test_acc")), (int, float))
+    ]  # fmt: skip
+    mtime = (run_dir / "config.json").stat().st_mtime
+    return {
+        "id": str(run_dir.resolve()), "model": config["model"],
+        "dataset": config.get("data", "?"),
+        "status": result.get("status", "unrecorded"), "config": json.dumps(config),
+        "out_dir": str(run_dir.resolve()), "created": mtime, "updated": mtime,
+        "epochs_done": len(history), "best_acc": max(accs) if accs else None,
+        "test_acc": result.get("test_acc"), "wall_time": result.get("wall_time"),
+        "error": result.get("diagnosis"), "store": None,
+    }  # fmt: skip
 
 
 def best_acc_split(run: dict) -> str:
