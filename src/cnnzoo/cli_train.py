@@ -105,7 +105,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         for dest, _, _ in _TRAIN_FLAGS.values()
         if getattr(args, dest) is not None
     }
-    for flag in ("nesterov", "hflip", "tta", "compile", "channels_last"):
+    for flag in ("nesterov", "hflip", "tta", "compile", "channels_last", "tensorboard"):
         if getattr(args, flag) is not None:
             overrides[flag] = getattr(args, flag)
     if args.option:
@@ -165,6 +165,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         ("tta", "evaluate with flip test-time augmentation"),
         ("compile", "torch.compile the model"),
         ("channels_last", "channels_last memory format (default: with mixed precision)"),
+        (
+            "tensorboard",
+            "write TensorBoard event files into the run directory (scalars every "
+            "epoch, confusion matrix at the end; needs pip install 'cnnzoo[tensorboard]'): "
+            "`tensorboard --logdir runs` shows every run",
+        ),
     ):
         p.add_argument(
             f"--{flag.replace('_', '-')}", dest=flag, default=None,

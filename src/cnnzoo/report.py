@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["plot_confusion", "plot_curves", "pyplot", "save_figure", "write_run_report"]
+__all__ = [
+    "confusion_figure", "plot_confusion", "plot_curves", "pyplot", "save_figure",
+    "write_run_report",
+]  # fmt: skip
 
 
 def pyplot():
@@ -61,7 +64,16 @@ def plot_curves(history: list[dict], path: Path, title: str = "") -> Path:
 def plot_confusion(
     confusion: list[list[int]], classes: list[str], path: Path, title: str = ""
 ) -> Path:
-    """Row-normalised confusion matrix (rows: true class), counts written in the cells."""
+    """``confusion.png``: see :func:`confusion_figure`."""
+    fig = confusion_figure(confusion, classes, title)
+    save_figure(fig, path)
+    pyplot().close(fig)
+    return path
+
+
+def confusion_figure(confusion: list[list[int]], classes: list[str], title: str = ""):
+    """Row-normalised confusion matrix (rows: true class), counts written in the cells: a
+    matplotlib figure (the caller closes it)."""
     plt = pyplot()
     import numpy as np
 
@@ -80,9 +92,7 @@ def plot_confusion(
                 ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
                         color="white" if norm[i, j] > 0.5 else "black")  # fmt: skip
     fig.colorbar(im, ax=ax, fraction=0.046)
-    save_figure(fig, path)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def _num(value: float | None, spec: str = ".4f") -> str:

@@ -312,7 +312,7 @@ class RayExecutor(Executor):
             import ray
         except ImportError:
             raise SetupError(
-                "the Ray executor needs Ray: pip install 'cnnzoo[ray]' (or 'ray[default]')"
+                "the Ray executor needs Ray: pip install 'cnnzoo[ray]' (or: pip install ray)"
             ) from None
         self.ray = ray
         self.address = address

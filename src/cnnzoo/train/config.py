@@ -60,6 +60,7 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: float = 120.0  # seconds between mid-epoch checkpoints
     checkpoint_every_steps: int | None = None
+    tensorboard: bool = False  # event files in the run directory (tensorboard --logdir runs/)
     recipe: str | None = None
     # stop a run whose loss blows up or sits at chance (see train/health.py); False runs the
     # whole budget and judges the run only at its end (experiments, where a late start counts)

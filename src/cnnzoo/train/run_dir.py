@@ -27,7 +27,7 @@ __all__ = [
 #: how often it computes and saves (none of them changes what is learned)
 RESUME_MAY_CHANGE = (
     "epochs", "max_steps", "device", "eval_batch_size", "checkpoint_every",
-    "checkpoint_every_steps", "compile",
+    "checkpoint_every_steps", "compile", "tensorboard",
 )  # fmt: skip
 
 

@@ -40,6 +40,7 @@ from cnnzoo.train.results import (
 from cnnzoo.train.run_data import prepare_data
 from cnnzoo.train.run_dir import default_out_dir, lock_run_dir, open_run, write_config
 from cnnzoo.train.run_model import build_model
+from cnnzoo.train.tensorboard import TensorBoardLog
 
 __all__ = ["Trainer", "train"]
 
@@ -83,6 +84,10 @@ class Trainer:
             self._start_state()
             if self.resume_from is not None:
                 self._restore(self.resume_from)
+            self.tensorboard = None
+            if self.config.tensorboard:
+                self.tensorboard = TensorBoardLog(self.out_dir, resume_step=self.step)
+                self.tensorboard.resumed(self.step, self.history, self.health.curve)
         except BaseException:
             self._lock.close()
             raise
@@ -257,11 +262,15 @@ class Trainer:
             )
         # the lock is released, and a run that raises is recorded as failed or interrupted
         with self._lock, recording_failures(self.store, self.run_id, lambda: self.clock.elapsed):
-            self.clock.saved()
-            while not self._run_over():
-                finished = self._train_epoch()
-                self._end_epoch(finished)
-            return self._finish()
+            try:
+                self.clock.saved()
+                while not self._run_over():
+                    finished = self._train_epoch()
+                    self._end_epoch(finished)
+                return self._finish()
+            finally:
+                if self.tensorboard is not None:
+                    self.tensorboard.close()  # what was logged stays readable, whatever ended it
 
     def _run_over(self) -> bool:
         return (
@@ -286,7 +295,7 @@ class Trainer:
             loss, correct = self.train_step(x, y)
             sums.add(loss, correct, y.numel())
             if sums.window_steps == self.window:
-                self.health.add_window(self.step, sums.take_window())
+                self._add_window()
             if bar.enabled:
                 bar.update(done, sums.seen, loss=sums.loss(), acc=sums.accuracy())
             if self._checkpoint_due():
@@ -299,6 +308,13 @@ class Trainer:
         bar.close()
         clock.stop()
         return finished
+
+    def _add_window(self) -> None:
+        """A window of steps is over: its mean loss to the health monitor (and TensorBoard)."""
+        loss = self.sums.take_window()
+        self.health.add_window(self.step, loss)
+        if self.tensorboard is not None:
+            self.tensorboard.window(self.step, loss)
 
     def _checkpoint_due(self) -> bool:
         """Every ``checkpoint_every_steps`` steps when set, else every ``checkpoint_every``
@@ -334,6 +350,8 @@ class Trainer:
         clock.saved()
         write_metrics(self.out_dir, self.history)
         self.store.log_epoch(self.run_id, len(self.history) - 1, metrics)
+        if self.tensorboard is not None:
+            self.tensorboard.epoch(metrics)
         if self.health.diagnosis is not None:
             self._log(f"stopping: {self.health.diagnosis}")
         self._log(epoch_line(metrics, self.config.epochs, split, res))
@@ -362,7 +380,7 @@ class Trainer:
             )  # fmt: skip
         if self.step >= self.total_steps or self.epoch >= self.config.epochs:
             if self.sums.window_steps:  # the last, partial window counts too
-                self.health.add_window(self.step, self.sums.take_window())
+                self._add_window()
             self.health.end_run(metrics["train_acc"])
 
     def _evaluate(self, split: str, model: nn.Module | None = None) -> EvalResult:
@@ -388,6 +406,8 @@ class Trainer:
             from cnnzoo.report import write_run_report
 
             write_run_report(self.out_dir, self.history, result)
+        if self.tensorboard is not None:
+            self.tensorboard.finish(result, self.step)
         self.store.finish_run(
             self.run_id, status, test_acc=test.acc, wall_time=self.clock.elapsed, error=diagnosis
         )
