@@ -108,12 +108,11 @@ def test_a_file_for_another_network_names_the_keys(resnet18_file: Path) -> None:
     with pytest.raises(CheckpointError) as e:
         cnnzoo.create_model("resnet34", weights=resnet18_file)
     msg = str(e.value)
-    assert "do not fit resnet34" in msg and "missing from the file (56)" in msg
-    assert "layer1.2.conv1.weight" in msg and "another network" in msg
+    assert "do not fit resnet34" in msg and "missing from the file (80)" in msg
+    assert "layer1.2.conv1.weight" in msg and "and 74 more" in msg and "another network" in msg
     with pytest.raises(CheckpointError) as e:
         cnnzoo.create_model("densenet121", weights=resnet18_file)
-    assert "in the file but not in the model (122)" in str(e.value)
-    assert "conv1.weight" in str(e.value)
+    assert "in the file but not in the model (122): bn1." in str(e.value)  # safetensors sorts
 
 
 def test_another_number_of_classes(resnet18_file: Path) -> None:
@@ -225,8 +224,17 @@ def test_init_from_a_run_directory_takes_its_best_checkpoint(tmp_path: Path) -> 
 
     runs = [cnnzoo.create_model("lenet5") for _ in range(2)]
     root = tmp_path / "run" / "checkpoints"
-    save_checkpoint(root, 1, runs[0].state_dict(), {}, {}, best=True)
-    save_checkpoint(root, 2, runs[1].state_dict(), {}, {}, best=False)  # the last, not the best
+    meta = {
+        "model": "lenet5",
+        "num_classes": 10,
+        "in_channels": 1,
+        "input_size": [1, 28, 28],
+        "classes": list("abcdefghij"),
+        "mean": [0.5],
+        "std": [0.5],
+    }
+    save_checkpoint(root, 1, runs[0].state_dict(), {}, meta, best=True)
+    save_checkpoint(root, 2, runs[1].state_dict(), {}, meta, best=False)  # the last, not the best
     cfg = TrainConfig(model="lenet5", init_from=str(tmp_path / "run"))
     model = build_model(cfg, 10, 1, torch.device("cpu"), False, log=lambda _: None)
     for k, v in model.state_dict().items():

@@ -227,7 +227,7 @@ def test_pycls_resnet50_loads_onto_resnet50(tmp_path: Path) -> None:
 def test_pycls_layout_onto_a_model_it_does_not_map_to(tmp_path: Path) -> None:
     path = tmp_path / "regnet.pth"
     torch.save(PyclsAnyNet("simple", 8, [(1, 8, 2, 1.0, 8)]).state_dict(), path)
-    with pytest.raises(CheckpointError, match=r"pycls.s layout.*not onto vgg11"):
+    with pytest.raises(CheckpointError, match=r"pycls's layout.*not onto vgg11"):
         cnnzoo.create_model("vgg11", weights=path)
 
 

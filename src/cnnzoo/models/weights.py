@@ -41,7 +41,7 @@ from torch import nn
 from cnnzoo.errors import CheckpointError, ConfigError, MissingError
 from cnnzoo.models.weights_layouts import LAYOUTS, detect_layout
 
-__all__ = ["LoadedWeights", "load_weights", "read_weights", "supported_layouts"]
+__all__ = ["LoadedWeights", "load_weights", "read_weights"]
 
 State = dict[str, torch.Tensor]
 
@@ -77,10 +77,9 @@ class LoadedWeights:
         return text
 
 
-def supported_layouts() -> list[str]:
-    """One line per layout: its name and the models it maps onto."""
-    lines = ["cnnzoo/torchvision: every model, as named by cnnzoo (torchvision's names)"]
-    return lines + [f"{layout.name}: {layout.targets}" for layout in LAYOUTS]
+def _layout_names() -> str:
+    names = dict.fromkeys(["cnnzoo/torchvision", *(layout.name for layout in LAYOUTS)])
+    return ", ".join(names)
 
 
 # --------------------------------------------------------------------------- reading
@@ -122,13 +121,12 @@ def _read_torch(path: Path) -> object:
         with torch.serialization.safe_globals([Namespace]):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        message = str(e).lower()
-        if "weights only" not in message and "weights_only" not in message:
+        found = re.search(r"GLOBAL ([\w.]+)", str(e))  # what the pickle would have called
+        if found is None:  # not a pickle of objects: a damaged or foreign file
             raise _unreadable(path, e) from None
-        found = re.search(r"GLOBAL ([\w.]+)", str(e))
-        what = f" ({found.group(1)})" if found else ""
         raise CheckpointError(
-            f"{path} holds Python objects other than tensors{what}, which only running code "
+            f"{path} holds Python objects other than tensors ({found.group(1)}), which only "
+            "running code "
             "from the file would rebuild; cnnzoo reads weights without executing code "
             "(torch.load(weights_only=True)) and refuses it. If you trust the file, save its "
             "state dict where it was made — torch.save(model.state_dict(), 'weights.pth') — or "
@@ -139,7 +137,9 @@ def _read_torch(path: Path) -> object:
 
 
 def _unreadable(path: Path, e: BaseException) -> CheckpointError:
-    reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+    text = str(e).strip()
+    detail = re.search(r"WeightsUnpickler error:\s*(\S.*)", text)  # the point of torch's essay
+    reason = detail.group(1) if detail else text.splitlines()[0] if text else type(e).__name__
     return CheckpointError(
         f"{path} is not a readable PyTorch (.pt/.pth) or safetensors file ({reason}); is it "
         "complete? Download or save it again."
@@ -219,7 +219,7 @@ def load_weights(
         layout_text = "cnnzoo/torchvision" if layout == "cnnzoo" else layout
         raise CheckpointError(
             f"the weights in {path} ({layout_text} layout) do not fit {name}: {problems} "
-            f"Layouts cnnzoo reads: {'; '.join(supported_layouts())}."
+            f"Layouts cnnzoo reads: {_layout_names()} (cnnzoo.models.weights says which models)."
         )
     model.load_state_dict(state, strict=True)
     if what == "new":
@@ -274,7 +274,8 @@ def _mismatch(
 
 
 def _names(keys: list[str]) -> str:
-    return ", ".join(keys[:_LISTED]) + (" ..." if len(keys) > _LISTED else "")
+    more = len(keys) - _LISTED
+    return ", ".join(keys[:_LISTED]) + (f" and {more} more" if more > 0 else "")
 
 
 def _hints(
