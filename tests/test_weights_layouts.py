@@ -211,24 +211,36 @@ def test_pycls_cifar_resnet_loads_onto_shortcut_b(tmp_path: Path) -> None:
         cnnzoo.create_model("resnet20", weights=path)  # option A has no projections
 
 
-def test_pycls_resnet50_loads_onto_resnet50(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "options", "depths", "bot_mul"),
+    [
+        # configs/dds_baselines/resnext/X-50-32x4d_dds_8gpu.yaml, one block per stage
+        ("resnext", {"layers": (1, 1, 1, 1), "groups": 32, "width_per_group": 4}, (1,) * 4, 0.5),
+        # configs/dds_baselines/resnet/R-50-1x64d_dds_8gpu.yaml
+        pytest.param("resnet50", {}, (3, 4, 6, 3), 0.25, marks=pytest.mark.slow),
+    ],
+)
+def test_pycls_model_zoo_resnets_load_onto_resnet(
+    tmp_path: Path, name: str, options: dict, depths: tuple, bot_mul: float
+) -> None:
+    # pycls's model-zoo ResNe(X)ts are AnyNets with the ResNet stem, the stride on the 3x3
     torch.manual_seed(0)
-    # configs/dds_baselines/resnet/R-50-1x64d_dds_8gpu.yaml: an AnyNet with the ResNet stem
+    groups = options.get("groups", 1)
     stages = [
-        (d, w, s, 0.25, w // 4)
-        for d, w, s in ((3, 256, 1), (4, 512, 2), (6, 1024, 2), (3, 2048, 2))
+        (d, w, s, bot_mul, int(w * bot_mul) // groups)
+        for d, w, s in zip(depths, (256, 512, 1024, 2048), (1, 2, 2, 2), strict=True)
     ]
     pycls = _random(PyclsAnyNet("res", 64, stages))
-    path = tmp_path / "R-50.pth"
+    path = tmp_path / f"{name}.pyth"
     torch.save({"model_state": pycls.state_dict()}, path)
-    _outputs_equal(cnnzoo.create_model("resnet50", weights=path), pycls)
+    _outputs_equal(cnnzoo.create_model(name, weights=path, **options), pycls)
 
 
 def test_pycls_layout_onto_a_model_it_does_not_map_to(tmp_path: Path) -> None:
     path = tmp_path / "regnet.pth"
     torch.save(PyclsAnyNet("simple", 8, [(1, 8, 2, 1.0, 8)]).state_dict(), path)
-    with pytest.raises(CheckpointError, match=r"pycls's layout.*not onto vgg11"):
-        cnnzoo.create_model("vgg11", weights=path)
+    with pytest.raises(CheckpointError, match=r"pycls's layout.*not onto densenet_d2l"):
+        cnnzoo.create_model("densenet_d2l", weights=path)
 
 
 # --------------------------------------------------------------------------- public CIFAR ResNets

@@ -67,7 +67,9 @@ class LoadedWeights:
     def describe(self) -> str:
         layout = "cnnzoo/torchvision" if self.layout == "cnnzoo" else self.layout
         text = f"loaded {self.tensors} tensors from {self.path} ({layout} layout)"
-        if self.classifier == "new":
+        if self.classifier == "new" and self.file_classes is None:
+            text += "; the file has no classifier: a new one was initialised"
+        elif self.classifier == "new":
             text += (
                 f"; the file's classifier ({self.file_classes} classes) was left out and a new "
                 "one initialised for this run's classes"
