@@ -25,6 +25,8 @@ from _util import max_rel_err, randomize_norm_stats
 from cnnzoo.errors import CheckpointError
 from cnnzoo.models.anynet_config import REGNET_PARAMS
 from cnnzoo.models.resnet import ShortcutA
+from cnnzoo.models.resnext import resnext
+from cnnzoo.models.weights import load_weights
 from cnnzoo.models.weights_layouts import detect_layout
 
 HAS_TIMM = importlib.util.find_spec("timm") is not None
@@ -212,20 +214,19 @@ def test_pycls_cifar_resnet_loads_onto_shortcut_b(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "options", "depths", "bot_mul"),
+    ("name", "depths", "bot_mul", "groups"),
     [
         # configs/dds_baselines/resnext/X-50-32x4d_dds_8gpu.yaml, one block per stage
-        ("resnext", {"layers": (1, 1, 1, 1), "groups": 32, "width_per_group": 4}, (1,) * 4, 0.5),
+        ("resnext", (1, 1, 1, 1), 0.5, 32),
         # configs/dds_baselines/resnet/R-50-1x64d_dds_8gpu.yaml
-        pytest.param("resnet50", {}, (3, 4, 6, 3), 0.25, marks=pytest.mark.slow),
+        pytest.param("resnet50", (3, 4, 6, 3), 0.25, 1, marks=pytest.mark.slow),
     ],
 )
 def test_pycls_model_zoo_resnets_load_onto_resnet(
-    tmp_path: Path, name: str, options: dict, depths: tuple, bot_mul: float
+    tmp_path: Path, name: str, depths: tuple, bot_mul: float, groups: int
 ) -> None:
     # pycls's model-zoo ResNe(X)ts are AnyNets with the ResNet stem, the stride on the 3x3
     torch.manual_seed(0)
-    groups = options.get("groups", 1)
     stages = [
         (d, w, s, bot_mul, int(w * bot_mul) // groups)
         for d, w, s in zip(depths, (256, 512, 1024, 2048), (1, 2, 2, 2), strict=True)
@@ -233,7 +234,12 @@ def test_pycls_model_zoo_resnets_load_onto_resnet(
     pycls = _random(PyclsAnyNet("res", 64, stages))
     path = tmp_path / f"{name}.pyth"
     torch.save({"model_state": pycls.state_dict()}, path)
-    _outputs_equal(cnnzoo.create_model(name, weights=path, **options), pycls)
+    if name == "resnext":  # the generic ResNeXt builder (not a registered name)
+        ours = resnext(depths, 32, 4, num_classes=10)
+        assert load_weights(ours, path).layout == "pycls"
+    else:
+        ours = cnnzoo.create_model(name, weights=path)
+    _outputs_equal(ours, pycls)
 
 
 def test_pycls_layout_onto_a_model_it_does_not_map_to(tmp_path: Path) -> None:
