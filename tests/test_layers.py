@@ -27,6 +27,8 @@ LAYERS: dict[str, int] = {
     "cnnzoo.blocks": 1,
     # 2: the networks
     "cnnzoo.models": 2,
+    "cnnzoo.models.weights": 2,  # weights from other projects' files
+    "cnnzoo.models.weights_layouts": 2,
     # 3: what a network costs
     "cnnzoo.cost": 3,
     "cnnzoo.zoo_table": 3,

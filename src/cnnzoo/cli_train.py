@@ -52,6 +52,12 @@ _TRAIN_FLAGS = {
         str,
         "weight init: the model's own (default), xavier (the book's), kaiming (He's)",
     ),
+    "--init-from": (
+        "init_from",
+        str,
+        "start from these weights: a state-dict file (torchvision, timm, pycls or cnnzoo "
+        "layout) or a run directory; a classifier for other classes starts afresh",
+    ),
     "--precision": ("precision", str, "auto, bf16, fp16 or fp32"),
     "--device": ("device", str, "auto, cpu, cuda or cuda:N"),
     "--seed": ("seed", int, "random seed: same seed, same run"),

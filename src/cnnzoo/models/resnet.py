@@ -254,7 +254,13 @@ def resnet18_d2l(*, num_classes: int = 10, in_channels: int = 1) -> D2LResNet:
 
 class ShortcutA(nn.Module):
     """He et al.'s option A: an identity shortcut that subsamples by ``stride`` and pads the new
-    channels with zeros — no parameters."""
+    channels with zeros — no parameters.
+
+    Half the zero channels go before the input's and half after (the odd one after), as in the
+    widely used public CIFAR ResNet checkpoints (akamaster/pytorch_resnet_cifar10's
+    ``F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, planes // 4, planes // 4))``), so that their
+    weights give their outputs here.
+    """
 
     def __init__(self, extra_channels: int, stride: int) -> None:
         super().__init__()
@@ -263,7 +269,8 @@ class ShortcutA(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride > 1:
             x = x[:, :, :: self.stride, :: self.stride]
-        return F.pad(x, (0, 0, 0, 0, 0, self.extra_channels))
+        before = self.extra_channels // 2
+        return F.pad(x, (0, 0, 0, 0, before, self.extra_channels - before))
 
 
 class CifarResNet(ZooModel):

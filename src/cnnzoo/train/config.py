@@ -38,6 +38,9 @@ class TrainConfig:
     # None: the model's own; "xavier": the book's init_cnn; "kaiming": He et al. 2015's, which
     # keeps the signal's scale through deep ReLU networks without normalisation
     init: str | None = None
+    # start from the weights in this file (a state dict in torchvision's, timm's, pycls's or
+    # cnnzoo's layout) or cnnzoo run directory; a classifier for other classes is started afresh
+    init_from: str | None = None
     # data
     # images carved from the training split for validation: a count, or a fraction below 1
     # (0: none, evaluate on the test split every epoch as the book does)
@@ -74,6 +77,8 @@ class TrainConfig:
                 errors.append(
                     f"{_label(name)} must be one of {shown} (got {getattr(self, name)!r})"
                 )
+        if self.init_from is not None and not (isinstance(self.init_from, str) and self.init_from):
+            errors.append(f"init_from (--init-from) must be a path (got {self.init_from!r})")
         if not isinstance(self.model_options, dict):
             errors.append(f"model_options must be a dict (got {self.model_options!r})")
         if self.nesterov and not (isinstance(self.momentum, (int, float)) and self.momentum > 0):
