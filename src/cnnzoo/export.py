@@ -77,12 +77,13 @@ def _require(module: str, what: str):
 
 
 def _source(
-    source: str | Path, which: str, num_classes: int | None, input_size: tuple | None
+    source: str | Path | nn.Module, which: str, num_classes: int | None, input_size: tuple | None
 ) -> tuple[nn.Module, dict, Path | None]:
     """The network to export, its metadata, and the run directory it came from (None for a
     model name or a network)."""
     if isinstance(source, nn.Module):
-        return _module_source(source, input_size), None
+        model, meta = _module_source(source, input_size)
+        return model, meta, None
     path = Path(source)
     if path.exists():
         if not path.is_dir():
@@ -251,7 +252,52 @@ def _quiet_tracing():
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", message="Constant folding")  # a strided slice kept
         yield
+
+
+@contextlib.contextmanager
+def _fixed_pooling(model: nn.Module, x: torch.Tensor):
+    """The model with each adaptive average pooling that is not global replaced, for the input
+    size of ``x``, by the fixed pooling it amounts to there (nothing, when its input already
+    has the output size; else an ``AvgPool2d`` whose window divides it), put back afterwards.
+    The exporter needs the pooling's input size, which it loses after some layers (AlexNet's
+    local response normalisation); the file takes that one input size anyway."""
+    seen: dict[str, tuple] = {}
+
+    def record(name: str):
+        def hook(module: nn.Module, args: tuple, out: torch.Tensor) -> None:
+            seen[name] = (tuple(args[0].shape[-2:]), tuple(out.shape[-2:]))
+
+        return hook
+
+    hooks = [
+        m.register_forward_hook(record(name))
+        for name, m in model.named_modules()
+        if isinstance(m, nn.AdaptiveAvgPool2d) and m.output_size not in (1, (1, 1))
+    ]
+    try:
+        if hooks:
+            with torch.no_grad():
+                model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    swapped: list[tuple[nn.Module, str, nn.Module]] = []
+    for name, (size_in, size_out) in seen.items():
+        if size_out == (1, 1) or any(i % o for i, o in zip(size_in, size_out, strict=True)):
+            continue  # global pooling exports as it is; uneven windows stay adaptive
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name)
+        window = tuple(i // o for i, o in zip(size_in, size_out, strict=True))
+        fixed = nn.Identity() if size_in == size_out else nn.AvgPool2d(window, window)
+        swapped.append((parent, child, getattr(parent, child)))
+        setattr(parent, child, fixed)
+    try:
+        yield model
+    finally:
+        for parent, child, original in swapped:
+            setattr(parent, child, original)
 
 
 def _write_onnx(
@@ -260,9 +306,9 @@ def _write_onnx(
     onnx = _require("onnx", "exporting to ONNX")
     buf = io.BytesIO()
     axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic_batch else None
-    with _quiet_tracing(), torch.no_grad():
+    with _quiet_tracing(), torch.no_grad(), _fixed_pooling(model, x) as fixed:
         torch.onnx.export(
-            model, (x,), buf, dynamo=False, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+            fixed, (x,), buf, dynamo=False, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
             opset_version=opset, dynamic_axes=axes,
         )  # fmt: skip
     proto = onnx.load_model_from_string(buf.getvalue())
