@@ -77,8 +77,7 @@ FAMILIES = {
     "resnet-imagenet": lambda k: cnnzoo.create_model("resnet18", num_classes=k),
     "resnext": lambda k: resnext((1, 1, 1, 1), 8, 4, num_classes=k),  # grouped bottlenecks
     "densenet": lambda k: cnnzoo.create_model("densenet_d2l", num_classes=k),
-    "regnet-x": lambda k: cnnzoo.create_model("regnetx_200mf", num_classes=k),
-    "regnet-y": lambda k: cnnzoo.create_model("regnety_200mf", num_classes=k),  # with SE
+    "anynet-regnet": lambda k: cnnzoo.create_model("regnety_200mf", num_classes=k),  # with SE
 }
 INPUT = {"alexnet": (3, 224, 224), "vgg": (3, 224, 224), "resnext": (3, 224, 224)}
 
