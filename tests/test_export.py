@@ -19,6 +19,7 @@ from PIL import Image
 from torch import nn
 
 import cnnzoo
+import cnnzoo.train.inference
 from _util import max_rel_err, randomize_norm_stats
 from cnnzoo.cli import main
 from cnnzoo.errors import CheckpointError, ConfigError, MissingError, SetupError
@@ -146,18 +147,28 @@ def test_a_trained_run_exports_with_its_metadata_and_predicts_alike(
     with torch.no_grad():
         expected = model(x)
     assert max_rel_err(_ort(res.path, x), expected) < TOL
-    # predict from the file = predict from the run
+    # predict from the file = predict from the run; the file's path builds no PyTorch model
     from_run = predict_images(run, images, top_k=4)
-    from_onnx = predict_onnx(res.path, images, top_k=4)
+    with pytest.MonkeyPatch.context() as mp:
+        for where in (cnnzoo.train.inference, cnnzoo.models):
+            mp.setattr(where, "create_model", _no_model)
+        mp.setattr(cnnzoo.train.inference, "load_trained_model", _no_model)
+        from_onnx = predict_onnx(res.path, images, top_k=4)
     assert [p["image"] for p in from_onnx] == [p["image"] for p in from_run]
     for a, b in zip(from_onnx, from_run, strict=True):
         assert [q["class"] for q in a["predictions"]] == [q["class"] for q in b["predictions"]]
         np.testing.assert_allclose(
             [q["prob"] for q in a["predictions"]], [q["prob"] for q in b["predictions"]], atol=TOL
         )
-    # an export is not overwritten silently
+    # an export is not overwritten silently, nor put where training prunes
     with pytest.raises(ConfigError, match="exists"):
         export_model(run, "onnx")
+    with pytest.raises(ConfigError, match="checkpoints"):
+        export_model(run, "onnx", run / "checkpoints" / "model.onnx")
+
+
+def _no_model(*args, **kwargs):
+    raise AssertionError("predicting from an ONNX file built a PyTorch model")
 
 
 def test_the_cli_exports_and_predicts_from_the_onnx_file(
@@ -184,6 +195,7 @@ def test_the_cli_exports_and_predicts_from_the_onnx_file(
             assert p["prob"] == pytest.approx(q["prob"], abs=TOL)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
 def test_torchscript_reloads_equal_with_its_metadata(
     run: Path, images: list[Path], tmp_path: Path
 ) -> None:
