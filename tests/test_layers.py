@@ -37,6 +37,7 @@ LAYERS: dict[str, int] = {
     # 5: training, evaluation, inference, speed
     "cnnzoo.train": 5,
     "cnnzoo.bench": 5,
+    "cnnzoo.export": 5,
     # 6: what is built on training: claims, design spaces, comparisons
     "cnnzoo.claims": 6,
     "cnnzoo.designspace": 6,
@@ -47,6 +48,7 @@ LAYERS: dict[str, int] = {
     "cnnzoo.cli_train": 7,
     "cnnzoo.cli_sweep": 7,
     "cnnzoo.cli_claims": 7,
+    "cnnzoo.cli_export": 7,
     "cnnzoo.__main__": 7,
     "cnnzoo": 7,  # the package facade re-exports the public API
 }

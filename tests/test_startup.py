@@ -26,7 +26,13 @@ def test_import_cnnzoo_and_the_cli_without_torch() -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["list"], ["list", "resnet*", "--format", "json"], ["train", "--help"]],
+    [
+        ["--help"],
+        ["list"],
+        ["list", "resnet*", "--format", "json"],
+        ["train", "--help"],
+        ["export", "--help"],
+    ],
     ids=" ".join,
 )
 def test_cli_starts_without_torch(argv: list[str]) -> None:

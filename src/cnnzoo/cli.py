@@ -234,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     from cnnzoo.cli_train import add_train_commands
 
     add_train_commands(sub)
+    # subcommands: export (ONNX, TorchScript)
+    from cnnzoo.cli_export import add_export_command
+
+    add_export_command(sub)
     # subcommands: sweep (design-space explorer)
     from cnnzoo.cli_sweep import add_sweep_commands
 

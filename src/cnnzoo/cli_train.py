@@ -211,9 +211,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from cnnzoo.train import predict_images
+    if Path(args.checkpoint).suffix == ".onnx":  # an exported file: onnxruntime, no model code
+        from cnnzoo.export import predict_onnx
 
-    results = predict_images(args.checkpoint, args.images, top_k=args.top_k)
+        results = predict_onnx(args.checkpoint, args.images, top_k=args.top_k)
+    else:
+        from cnnzoo.train import predict_images
+
+        results = predict_images(args.checkpoint, args.images, top_k=args.top_k)
     if args.format == "json":
         print(json.dumps(results, indent=2))
         return 0
@@ -246,11 +251,13 @@ def _add_eval_predict(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "predict",
-        help="classify image files with a trained checkpoint",
+        help="classify image files with a trained checkpoint or an exported ONNX file",
         description="Print the most likely classes of each image (PNG, JPEG, ...). Images are "
-        "converted to the checkpoint's channels and resized to its input size.",
+        "converted to the checkpoint's channels and resized to its input size. An .onnx file "
+        "written by `cnnzoo export` is run with onnxruntime, its settings read from its "
+        "metadata.",
     )
-    p.add_argument("checkpoint", help="run directory or checkpoint directory")
+    p.add_argument("checkpoint", help="run directory, checkpoint directory or .onnx file")
     p.add_argument("images", nargs="+", help="image files")
     p.add_argument("--top-k", type=positive_int, default=3, help="how many classes to show")
     p.add_argument("--format", choices=("table", "json"), default="table")

@@ -14,7 +14,13 @@ from cnnzoo.train.checkpoint import load_checkpoint
 from cnnzoo.train.device import pick_channels_last, pick_device, pick_precision
 from cnnzoo.train.evaluation import EvalResult, evaluate, fixed_subset
 
-__all__ = ["evaluate_checkpoint", "load_trained_model", "predict_images"]
+__all__ = [
+    "evaluate_checkpoint",
+    "load_images",
+    "load_trained_model",
+    "predict_images",
+    "top_predictions",
+]
 
 
 def load_trained_model(
@@ -108,19 +114,30 @@ def _load_image(path: Path, channels: int, size: tuple[int, int]) -> torch.Tenso
     return torch.from_numpy(a.copy()).permute(2, 0, 1)
 
 
-@torch.no_grad()
-def predict_images(
-    path: str | Path, images: list[str | Path], top_k: int = 3, device: str = "cpu"
-) -> list[dict]:
-    """Class probabilities for image files (PNG, JPEG, anything Pillow reads). Each image is
-    converted to the checkpoint's channels, resized to its input size and normalised."""
-    model, meta = load_trained_model(path, device=device)
-    c, h, w = meta["input_size"]
+def load_images(
+    images: list[str | Path],
+    input_size: tuple[int, int, int] | list[int],
+    mean: list[float] | None = None,
+    std: list[float] | None = None,
+) -> torch.Tensor:
+    """Image files as one float32 batch (N, C, H, W) the way the network saw its training
+    images: converted to its C channels, resized to H x W, scaled to [0, 1] and normalised
+    with the training split's ``mean`` and ``std`` (none when they are None). The one
+    preprocessing of ``predict``, from a checkpoint and from an exported ONNX file alike."""
+    c, h, w = input_size
     batch = torch.stack([_load_image(Path(p), c, (h, w)) for p in images]).float() / 255.0
-    mean = torch.tensor(meta["mean"]).view(1, -1, 1, 1)
-    std = torch.tensor(meta["std"]).view(1, -1, 1, 1)
-    x = ((batch - mean) / std).to(next(model.parameters()).device)
-    probs = F.softmax(model(x).float(), dim=1).cpu()
+    if mean is None or std is None:
+        return batch
+    mean_ = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
+    std_ = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+    return (batch - mean_) / std_
+
+
+def top_predictions(
+    logits: torch.Tensor, classes: list[str], images: list[str | Path], top_k: int
+) -> list[dict]:
+    """Per image, its ``top_k`` most likely classes with their softmax probabilities."""
+    probs = F.softmax(logits.float(), dim=1).cpu()
     k = min(top_k, probs.shape[1])
     out = []
     for p, img in zip(probs, images, strict=True):
@@ -129,9 +146,21 @@ def predict_images(
             {
                 "image": str(img),
                 "predictions": [
-                    {"class": meta["classes"][i], "prob": float(v)}
+                    {"class": classes[i], "prob": float(v)}
                     for v, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)
                 ],
             }
         )
     return out
+
+
+@torch.no_grad()
+def predict_images(
+    path: str | Path, images: list[str | Path], top_k: int = 3, device: str = "cpu"
+) -> list[dict]:
+    """Class probabilities for image files (PNG, JPEG, anything Pillow reads). Each image is
+    converted to the checkpoint's channels, resized to its input size and normalised."""
+    model, meta = load_trained_model(path, device=device)
+    x = load_images(images, meta["input_size"], meta["mean"], meta["std"])
+    logits = model(x.to(next(model.parameters()).device))
+    return top_predictions(logits, meta["classes"], images, top_k)
