@@ -21,11 +21,11 @@ import pytest
 import torch
 from PIL import Image
 
+from cnnzoo.cli_launch import free_port, torchrun_command, without_nproc
 from cnnzoo.data import BatchLoader, ImageDataset
 from cnnzoo.errors import ConfigError
 from cnnzoo.train import load_checkpoint, recipe_config, train
 from cnnzoo.train.distributed import per_rank_batch
-from cnnzoo.train.launch import _without_nproc, free_port, torchrun_command
 
 WORKER = Path(__file__).with_name("_ddp_worker.py")
 #: every rank on the loopback interface, one thread each: nothing leaves the machine
@@ -142,7 +142,7 @@ def test_the_batch_is_global_and_must_split_evenly() -> None:
 
 def test_nproc_relaunches_the_same_command_under_torchrun() -> None:
     argv = ["train", "lenet5", "--nproc", "2", "--lr", "0.1", "--npro=4", "--quiet"]
-    assert _without_nproc(argv) == ["train", "lenet5", "--lr", "0.1", "--quiet"]
+    assert without_nproc(argv) == ["train", "lenet5", "--lr", "0.1", "--quiet"]
     cmd = torchrun_command(2, argv, 29999)
     i = cmd.index("-m", 3)
     assert cmd[i:] == ["-m", "cnnzoo", "train", "lenet5", "--lr", "0.1", "--quiet"]
@@ -167,7 +167,7 @@ def test_two_ranks_with_batch_b_equal_one_process_with_batch_2b(
         for k in a:
             assert a[k] == pytest.approx(b[k], rel=1e-5, abs=1e-7), k
     # the comparison can fail: 1 process with the per-rank batch ends elsewhere
-    train(config("lenet5", data, batch_size=BATCH // 2), tmp_path / "half", quiet=True)
+    train(config("lenet5", data, batch_size=BATCH // 2), tmp_path / "half", quiet=True, plots=False)
     half = weights(tmp_path / "half")
     assert max((half[k] - weights(run)[k]).abs().max() for k in half) > 1e-3
     # rank 0 alone printed (one JSON line) and recorded the run

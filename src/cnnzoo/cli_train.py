@@ -103,6 +103,11 @@ def _stop_on_sigterm() -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.nproc and not args.show_config:  # torchrun runs this command in N processes
+        from cnnzoo.cli_launch import launch_local
+
+        _stop_on_sigterm()
+        return launch_local(args.nproc, args.raw_argv)
     from cnnzoo.train import recipe_config, train
 
     overrides = {
@@ -119,10 +124,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.show_config:
         return _show_config(args, overrides)
     _stop_on_sigterm()
-    if args.nproc:
-        from cnnzoo.train.launch import launch_local
-
-        return launch_local(args.nproc, args.raw_argv)
     config = recipe_config(args.recipe, args.model, **overrides)
     # no --out: train() picks runs/MODEL-DATA-TIME
     result = train(config, args.out, resume=args.resume, quiet=args.quiet)

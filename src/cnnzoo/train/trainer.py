@@ -76,7 +76,7 @@ class Trainer:
         epoch_eval: bool = True,
     ) -> None:
         self.dist = start_distributed(config.device)
-        # None: runs/MODEL-DATA-TIME, the time rank 0's
+        # rank 0's (None: runs/MODEL-DATA-TIME, whose time the ranks may not agree on)
         self.out_dir = Path(self.dist.share(out_dir or default_out_dir(config.model, config.data)))
         self.ckpt_dir = self.out_dir / "checkpoints"
         main = self.dist.is_main
@@ -440,6 +440,8 @@ def train(
             config = TrainConfig(**config_fields)  # type: ignore[arg-type]
     elif config_fields:
         config = config.replace(**config_fields)
+    if out_dir is None:
+        out_dir = default_out_dir(config.model, config.data)
     trainer = Trainer(
         config, out_dir, resume=resume, quiet=quiet, store=store, plots=plots,
         epoch_eval=epoch_eval,

@@ -1,6 +1,7 @@
 """``cnnzoo train ... --nproc N``: a data-parallel training on this machine, started through
 torchrun (``python -m torch.distributed.run``) with N processes that meet on the loopback
-interface (127.0.0.1, a free port), so that nothing leaves the machine."""
+interface (127.0.0.1, a free port), so that nothing leaves the machine. Imports no torch: the
+launching process only waits for torchrun."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 
 from cnnzoo.errors import ConfigError
 
-__all__ = ["free_port", "launch_local", "loopback_interface", "torchrun_command"]
+__all__ = ["free_port", "launch_local", "loopback_interface", "torchrun_command", "without_nproc"]
 
 
 def free_port() -> int:
@@ -36,7 +37,7 @@ def loopback_interface() -> str | None:
     return next((n for n in names if n.startswith("lo")), None)
 
 
-def _without_nproc(argv: Sequence[str]) -> list[str]:
+def without_nproc(argv: Sequence[str]) -> list[str]:
     """``argv`` without ``--nproc N`` (or ``--nproc=N``, or an abbreviation argparse took for
     it)."""
     out: list[str] = []
@@ -59,7 +60,7 @@ def torchrun_command(nproc: int, argv: Sequence[str], port: int) -> list[str]:
     return [
         sys.executable, "-m", "torch.distributed.run", "--nnodes", "1",
         "--nproc-per-node", str(nproc), "--master-addr", "127.0.0.1", "--master-port", str(port),
-        "-m", "cnnzoo", *_without_nproc(argv),
+        "-m", "cnnzoo", *without_nproc(argv),
     ]  # fmt: skip
 
 
