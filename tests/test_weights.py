@@ -247,3 +247,20 @@ def test_init_from_a_run_directory_takes_its_best_checkpoint(tmp_path: Path) -> 
     model = build_model(cfg, 10, 1, torch.device("cpu"), False, log=lambda _: None)
     for k, v in model.state_dict().items():
         assert torch.equal(v, runs[0].state_dict()[k]), k
+
+
+def test_a_run_started_from_a_file_resumes_without_it(tmp_path: Path) -> None:
+    import json
+
+    from cnnzoo.train import train
+    from test_train import make_folder, tiny
+
+    data = make_folder(tmp_path / "data", {"train": 16, "test": 8})
+    source = cnnzoo.create_model("lenet5_relu", num_classes=4, in_channels=1)
+    path = _save(source.state_dict(), tmp_path / "w.safetensors")
+    out = tmp_path / "run"
+    train(tiny(data, epochs=1, init_from=str(path)), out, quiet=True, plots=False)
+    path.unlink()  # the file moved away: the checkpoint holds the weights now
+    result = train(tiny(data, epochs=2), out, resume=True, quiet=True, plots=False)
+    assert result["epochs"] == 2 and result["status"] == "finished"
+    assert json.loads((out / "config.json").read_text())["init_from"] == str(path)

@@ -252,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.raw_argv = list(sys.argv[1:] if argv is None else argv)  # `train --nproc` relaunches it
     # Only the errors a user can cause are printed as a message (cnnzoo.errors); anything
     # else is a bug and shows its traceback.
     try:

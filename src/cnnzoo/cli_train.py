@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -27,7 +28,11 @@ _TRAIN_FLAGS = {
     # flag: (dest in TrainConfig, type, help)
     "--epochs": ("epochs", int, "number of epochs"),
     "--max-steps": ("max_steps", int, "stop after this many optimizer steps (a short smoke run)"),
-    "--batch-size": ("batch_size", int, "training batch size"),
+    "--batch-size": (
+        "batch_size",
+        int,
+        "training batch size; with several processes the global batch, split evenly among them",
+    ),
     "--lr": ("lr", float, "peak learning rate"),
     "--optimizer": ("optimizer", str, "sgd or adamw"),
     "--momentum": ("momentum", float, "SGD momentum"),
@@ -104,6 +109,11 @@ def _stop_on_sigterm() -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.nproc and not args.show_config:  # torchrun runs this command in N processes
+        from cnnzoo.cli_launch import launch_local
+
+        _stop_on_sigterm()
+        return launch_local(args.nproc, args.raw_argv)
     from cnnzoo.train import recipe_config, train
 
     overrides = {
@@ -111,7 +121,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         for dest, _, _ in _TRAIN_FLAGS.values()
         if getattr(args, dest) is not None
     }
-    for flag in ("nesterov", "hflip", "tta", "compile", "channels_last", "tensorboard"):
+    for flag in (
+        "nesterov", "hflip", "tta", "compile", "channels_last", "tensorboard", "sync_bn",
+    ):  # fmt: skip
         if getattr(args, flag) is not None:
             overrides[flag] = getattr(args, flag)
     if args.option:
@@ -119,10 +131,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides["data"] = args.data
     if args.show_config:
         return _show_config(args, overrides)
-    config = recipe_config(args.recipe, args.model, **overrides)
     _stop_on_sigterm()
+    config = recipe_config(args.recipe, args.model, **overrides)
     # no --out: train() picks runs/MODEL-DATA-TIME
     result = train(config, args.out, resume=args.resume, quiet=args.quiet)
+    if os.environ.get("RANK", "0") != "0":
+        return 0 if result["status"] == "finished" else 3  # rank 0 prints
     if args.quiet:
         keys = ("model", "status", "test_acc", "epochs", "wall_time", "diagnosis")
         print(json.dumps({k: result[k] for k in keys}))
@@ -145,7 +159,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "depth, size); --show-config prints what it picks for MODEL, and why, without "
         "training. The input size is the data's, or the size the network needs (its fixed "
         "size, or its minimum rounded up: 32 for the ImageNet networks on 28x28 images) "
-        "unless --resize is given.",
+        "unless --resize is given. Several processes (DistributedDataParallel): --nproc N, or "
+        "`torchrun --nproc-per-node N -m cnnzoo train ...`; --batch-size is then the global "
+        "batch, and only rank 0 writes and prints.",
     )
     p.add_argument("model", help="a registered model name (see `cnnzoo list`)")
     p.add_argument("--data", default="fashion-mnist", help="data set name (see `cnnzoo data list`)")
@@ -163,6 +179,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="run directory (default runs/MODEL-DATA-TIME)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress or epoch lines; JSON at end")
+    p.add_argument(
+        "--nproc", type=positive_int, metavar="N",
+        help="train with N processes on this machine (DistributedDataParallel; torchrun "
+        "started for you); see the README's 'Distributed training' for several machines",
+    )  # fmt: skip
     for flag, (dest, typ, help_) in _TRAIN_FLAGS.items():
         p.add_argument(flag, dest=dest, type=typ, default=None, help=help_)
     for flag, help_ in (
@@ -176,6 +197,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
             "write TensorBoard event files into the run directory (scalars every "
             "epoch, confusion matrix at the end; needs pip install 'cnnzoo[tensorboard]'): "
             "`tensorboard --logdir runs` shows every run",
+        ),
+        (
+            "sync_bn",
+            "with several processes, batch norm over the global batch (SyncBatchNorm); "
+            "without it each process normalises with its own share's statistics",
         ),
     ):
         p.add_argument(

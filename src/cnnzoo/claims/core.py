@@ -21,6 +21,7 @@ from cnnzoo.errors import ConfigError, UnknownNameError
 
 __all__ = [
     "BUDGETS",
+    "LATER_SETTINGS",
     "Analysis",
     "Claim",
     "Finding",
@@ -35,6 +36,12 @@ __all__ = [
 #: ``cpu``: minutes per claim on 2 cores (the committed results); ``paper``: the paper's or the
 #: book's settings, hours on a CPU, meant for a GPU or a Ray cluster.
 BUDGETS = ("smoke", "cpu", "paper")
+
+
+#: training settings added to ``TrainConfig`` after jobs were recorded, with their default: a
+#: job's spec leaves them out while they are at it, so that a new setting that changes nothing
+#: by default leaves every recorded job current
+LATER_SETTINGS: dict[str, object] = {"sync_bn": False, "init_from": None, "tensorboard": False}
 
 
 @dataclass(frozen=True)
@@ -70,9 +77,12 @@ class Job:
     def spec(self) -> dict:
         """Everything that decides the job's result: a finished job is reused only when its
         spec is unchanged."""
+        train = self.train and {
+            k: v for k, v in self.train.items() if k not in LATER_SETTINGS or v != LATER_SETTINGS[k]
+        }
         return {
             "kind": self.kind,
-            "train": self.train,
+            "train": train,
             "probe": self.probe,
             "args": self.args,
             "after": [dict(a) for a in self.after],

@@ -60,6 +60,9 @@ class TrainConfig:
     precision: str = "auto"  # auto | bf16 | fp16 | fp32
     channels_last: bool | None = None  # None: on whenever mixed precision is
     compile: bool = False
+    # several processes (torchrun): batch norm over the global batch (SyncBatchNorm) rather
+    # than each process's share of it
+    sync_bn: bool = False
     seed: int = 0
     checkpoint_every: float = 120.0  # seconds between mid-epoch checkpoints
     checkpoint_every_steps: int | None = None

@@ -45,9 +45,17 @@ class RunData:
         }
 
 
-def prepare_data(cfg: TrainConfig, device: torch.device, channels_last: bool) -> RunData:
-    """Load the splits ``cfg`` names and build the training and evaluation loaders."""
+def prepare_data(
+    cfg: TrainConfig, device: torch.device, channels_last: bool, rank: int = 0, world_size: int = 1
+) -> RunData:
+    """Load the splits ``cfg`` names and build the training and evaluation loaders. With
+    ``world_size`` ranks, the training loader gives this rank its share of each global batch
+    of ``cfg.batch_size`` (the ranks' batches of a step together are the one-process batch);
+    the evaluation loaders give every image (rank 0 evaluates alone)."""
     from cnnzoo.data import Augment, BatchLoader
+    from cnnzoo.train.distributed import per_rank_batch
+
+    rank_batch = per_rank_batch(cfg.batch_size, world_size)
 
     train_full, train_ds, val_ds, test = _load_splits(cfg)
     c, h, w = train_full.images.shape[1:]
@@ -69,8 +77,8 @@ def prepare_data(cfg: TrainConfig, device: torch.device, channels_last: bool) ->
         "normalize": (train_full.mean, train_full.std),
     }
     train_loader = BatchLoader(
-        train_ds, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed, augment=augment,
-        drop_last=len(train_ds) >= cfg.batch_size, **common,
+        train_ds, batch_size=rank_batch, shuffle=True, seed=cfg.seed, augment=augment,
+        drop_last=len(train_ds) >= cfg.batch_size, rank=rank, world_size=world_size, **common,
     )  # fmt: skip
     plain = Augment(resize=cfg.resize)
     eval_loaders = {

@@ -81,12 +81,13 @@ def write_config(out_dir: Path, config: TrainConfig) -> None:
 def resume_differences(saved: TrainConfig, new: TrainConfig) -> list[str]:
     """The settings in which ``new`` differs from the run's ``saved`` config, as
     "name: saved in the run, new now" (empty when ``new`` may resume the run). A setting left
-    to the trainer (``resize`` None) takes the run's value."""
+    to the trainer (``resize`` None), and ``init_from`` left out (the checkpoint holds the
+    weights now), take the run's value."""
     a, b = saved.to_dict(), with_data_resolved(new).to_dict()
     out = []
     for key, was in a.items():
         now = b.get(key)
-        if key in RESUME_MAY_CHANGE or (key == "resize" and now is None):
+        if key in RESUME_MAY_CHANGE or (key in ("resize", "init_from") and now is None):
             continue
         if not same_setting(was, now):
             out.append(f"{key}: {was!r} in the run, {now!r} now")

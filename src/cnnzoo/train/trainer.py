@@ -4,13 +4,14 @@
 checkpoints on the way) then :meth:`~Trainer._end_epoch` (evaluate, judge the run's health,
 record, checkpoint, log); :meth:`~Trainer._finish` ends the run (the test split, ``eval.json``,
 the report). Beside it: ``run_dir`` (lock, resuming), ``run_data``, ``run_model``,
-``bookkeeping`` (clock, running sums), ``results`` (the files written), ``device``, ``evaluation``.
+``bookkeeping`` (clock, running sums), ``results`` (the files written), ``device``, ``evaluation``,
+``distributed`` (several processes under torchrun: rank 0 writes, evaluates and prints).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import json
 from pathlib import Path
 
 import torch
@@ -20,9 +21,10 @@ from torch import nn
 from cnnzoo.errors import ConfigError, NonFiniteLossError
 from cnnzoo.store import RunStore
 from cnnzoo.train.bookkeeping import Clock, RunningSums
-from cnnzoo.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from cnnzoo.train.checkpoint import load_checkpoint, save_checkpoint
 from cnnzoo.train.config import TrainConfig
-from cnnzoo.train.device import autocast_context, pick_channels_last, pick_device, pick_precision
+from cnnzoo.train.device import autocast_context, pick_channels_last, pick_precision
+from cnnzoo.train.distributed import SilentStore, convert_sync_batchnorm, start_distributed
 from cnnzoo.train.ema import ModelEMA
 from cnnzoo.train.evaluation import EvalResult, evaluate
 from cnnzoo.train.health import HealthMonitor
@@ -40,6 +42,7 @@ from cnnzoo.train.results import (
 from cnnzoo.train.run_data import prepare_data
 from cnnzoo.train.run_dir import default_out_dir, lock_run_dir, open_run, write_config
 from cnnzoo.train.run_model import build_model
+from cnnzoo.train.run_state import restore_trainer, trainer_state
 from cnnzoo.train.tensorboard import TensorBoardLog
 
 __all__ = ["Trainer", "train"]
@@ -56,12 +59,16 @@ class Trainer:
     Each epoch is evaluated on the validation split when one is held out (``val_size``), which
     picks the best checkpoint; without one, on the test split, for the curves only (its
     metrics say ``test_``), and not at all with ``epoch_eval=False``.
+
+    Started by torchrun (``WORLD_SIZE`` > 1), it trains with ``DistributedDataParallel``:
+    ``batch_size`` is the global batch, each rank trains on its share of it; rank 0 alone
+    takes the lock, writes, evaluates and prints, while the others wait for it.
     """
 
     def __init__(
         self,
         config: TrainConfig,
-        out_dir: str | Path,
+        out_dir: str | Path | None,
         *,
         resume: bool = False,
         quiet: bool = False,
@@ -69,56 +76,77 @@ class Trainer:
         plots: bool = True,
         epoch_eval: bool = True,
     ) -> None:
-        self.out_dir = Path(out_dir)
+        self.dist = start_distributed(config.device)
+        # rank 0's (None: runs/MODEL-DATA-TIME, whose time the ranks may not agree on)
+        self.out_dir = Path(self.dist.share(out_dir or default_out_dir(config.model, config.data)))
         self.ckpt_dir = self.out_dir / "checkpoints"
-        self.quiet, self.plots, self.epoch_eval = quiet, plots, epoch_eval
-        self._lock = lock_run_dir(self.out_dir)  # one process per run directory, until fit() ends
+        main = self.dist.is_main
+        self.quiet, self.plots, self.epoch_eval = quiet or not main, plots, epoch_eval
+        self._lock = contextlib.ExitStack()
         try:
+            if main:  # one process per run directory (rank 0 for all the ranks) until fit() ends
+                self._lock = lock_run_dir(self.out_dir)
             self.resume_from, config = open_run(self.out_dir, config, resume)
-            write_config(self.out_dir, config)
-            self.store = RunStore(store or self.out_dir.parent / "runs.sqlite")
+            self._write_config(config)
+            db = store or self.out_dir.parent / "runs.sqlite"
+            self.store = RunStore(db) if main else SilentStore()
             self.run_id = str(self.out_dir.resolve())
             self._build_data(config)
             self._build_model_and_optimizer()
             self._build_schedule_and_health()
             self._start_state()
             if self.resume_from is not None:
-                self._restore(self.resume_from)
+                restore_trainer(self, self.resume_from)
             self.tensorboard = None
-            if self.config.tensorboard:
+            if self.config.tensorboard and self.dist.is_main:
                 self.tensorboard = TensorBoardLog(self.out_dir, resume_step=self.step)
                 self.tensorboard.resumed(self.step, self.history, self.health.curve)
         except BaseException:
             self._lock.close()
+            self.dist.close()
             raise
+
+    def _write_config(self, config: TrainConfig) -> None:
+        if self.dist.is_main:
+            write_config(self.out_dir, config)
 
     # ------------------------------------------------------------------ the steps of __init__
 
     def _build_data(self, config: TrainConfig) -> None:
         """The device and precision, the splits and their loaders; ``self.config`` gets the
         input size the network needs."""
-        self.device = pick_device(config.device)
+        self.device = self.dist.device
         self.precision = pick_precision(self.device, config.precision)
         self.channels_last = pick_channels_last(self.precision, config.channels_last)
-        self.data = prepare_data(config, self.device, self.channels_last)
+        with self.dist.main_first():  # rank 0 fetches a missing data set alone
+            d = self.dist
+            self.data = prepare_data(config, d.device, self.channels_last, d.rank, d.world_size)
         self.config = self.data.config
-        write_config(self.out_dir, self.config)
+        self._write_config(self.config)
         self.train_loader, self.eval_loaders = self.data.train_loader, self.data.eval_loaders
         self.classes, self.num_classes = self.data.classes, len(self.data.classes)
         self.input_size = self.data.input_size
 
     def _build_model_and_optimizer(self) -> None:
-        """The network (seeded, on the device), its optimiser, the EMA of its weights."""
+        """The network (seeded, on the device), its optimiser, the EMA of its weights; with
+        several ranks, its batch norms synchronised (``sync_bn``) and its DDP wrapper."""
         cfg = self.config
+        # a resumed run takes its weights from its checkpoint, not from --init-from's file
+        built = cfg.replace(init_from=None) if self.resume_from is not None else cfg
         self.model = build_model(
-            cfg, self.num_classes, self.input_size[0], self.device, self.channels_last
-        )
+            built, self.num_classes, self.input_size[0], self.device, self.channels_last,
+            log=self._log,
+        )  # fmt: skip
+        if cfg.sync_bn and self.dist.enabled:
+            self.model = convert_sync_batchnorm(self.model, self.device)
         self.optimizer = build_optimizer(
             self.model, cfg.optimizer, cfg.lr, cfg.momentum, cfg.nesterov, cfg.weight_decay
         )
         self.ema = ModelEMA(self.model, cfg.ema_decay) if cfg.ema_decay else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
-        self.forward_model: nn.Module = torch.compile(self.model) if cfg.compile else self.model
+        self.forward_model: nn.Module = self.dist.wrap(self.model)
+        if cfg.compile:
+            self.forward_model = torch.compile(self.forward_model)
 
     def _build_schedule_and_health(self) -> None:
         """The run's length in steps, the learning-rate schedule over it, and the health
@@ -152,63 +180,19 @@ class Trainer:
         self.sums = RunningSums(self.device)
         self._last_test: tuple[int, EvalResult] | None = None  # (step, result) of the last one
 
-    # ------------------------------------------------------------------ state
-
-    def _state(self) -> dict:
-        state = {
-            "step": self.step,
-            "epoch": self.epoch,
-            "best_acc": self.best_acc,
-            "elapsed": self.clock.elapsed,
-            "optimizer": self.optimizer.state_dict(),
-            "loader": self.train_loader.state_dict(),
-            "rng_cpu": torch.get_rng_state(),
-            "history_json": json.dumps(self.history),
-            "epoch_sums_json": json.dumps(self.sums.epoch_state()),
-            "health_json": json.dumps(
-                self.health.state_dict() | {"window": self.sums.window_state()}
-            ),
-            "config_json": json.dumps(self.config.to_dict()),
-        }
-        if self.device.type == "cuda":
-            state["rng_cuda"] = torch.cuda.get_rng_state(self.device)
-        if self.ema is not None:
-            state["ema"] = self.ema.state_dict()
-        if self.scaler.is_enabled():
-            state["scaler"] = self.scaler.state_dict()
-        return state
+    # ------------------------------------------------------------------ checkpoints
 
     def _save(self, best: bool = False) -> None:
         save_checkpoint(
             self.ckpt_dir,
             self.step,
             self.model.state_dict(),
-            self._state(),
+            trainer_state(self),
             self.data.checkpoint_meta(),
             ema_state=self.ema.module.state_dict() if self.ema else None,
             best=best,
         )
         self.store.heartbeat(self.run_id)
-
-    def _restore(self, ckpt: Checkpoint) -> None:
-        st = ckpt.state
-        self.model.load_state_dict(ckpt.model)
-        if self.ema is not None and ckpt.ema is not None:
-            self.ema.module.load_state_dict(ckpt.ema)
-            self.ema.load_state_dict(st["ema"])
-        self.optimizer.load_state_dict(st["optimizer"])
-        self.train_loader.load_state_dict(st["loader"])
-        torch.set_rng_state(st["rng_cpu"])
-        if "rng_cuda" in st and self.device.type == "cuda":
-            torch.cuda.set_rng_state(st["rng_cuda"], self.device)
-        if "scaler" in st:
-            self.scaler.load_state_dict(st["scaler"])
-        self.step, self.epoch = int(st["step"]), int(st["epoch"])
-        self.best_acc, self.clock.elapsed = float(st["best_acc"]), float(st["elapsed"])
-        self.history = json.loads(st["history_json"])
-        health = json.loads(st["health_json"]) if "health_json" in st else {}
-        self.health.load_state_dict(health)
-        self.sums.load_state_dict(json.loads(st["epoch_sums_json"]), health.get("window", [0.0, 0]))
 
     # ------------------------------------------------------------------ the loop
 
@@ -218,15 +202,20 @@ class Trainer:
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimiser step on a batch; returns its mean loss and number of correct
-        predictions (tensors on the device: reading them waits for the step)."""
+        predictions (tensors on the device: reading them waits for the step), over all the
+        ranks' batches when there are several (so that every rank stops on a NaN together)."""
         cfg = self.config
         lr = set_lr(self.optimizer, cfg.lr, self.schedule(self.step))
         with autocast_context(self.device, self.precision):
             logits = self.forward_model(x)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
-        if not torch.isfinite(loss):
+        correct = (logits.detach().argmax(1) == y).sum()
+        seen_loss = loss.detach()
+        if self.dist.enabled:
+            seen_loss, correct = self.dist.step_stats(seen_loss, correct)
+        if not torch.isfinite(seen_loss):
             raise NonFiniteLossError(
-                f"the loss became {loss.item()} at step {self.step} (epoch {self.epoch + 1}, "
+                f"the loss became {seen_loss.item()} at step {self.step} (epoch {self.epoch + 1}, "
                 f"learning rate {lr:.4g}). Training stopped; the last good checkpoint in "
                 f"{self.ckpt_dir} is intact. Try a lower --lr, gradient clipping "
                 f"(--grad-clip 1.0) or --precision fp32."
@@ -241,8 +230,7 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(self.model)
         self.step += 1
-        correct = (logits.detach().argmax(1) == y).sum()
-        return loss.detach(), correct
+        return seen_loss, correct
 
     def fit(self) -> dict:
         """Train to the end (or ``max_steps``), evaluate on the test split, write the report.
@@ -261,7 +249,11 @@ class Trainer:
                 f"{', channels_last' if self.channels_last else ''}) -> {self.out_dir}"
             )
         # the lock is released, and a run that raises is recorded as failed or interrupted
-        with self._lock, recording_failures(self.store, self.run_id, lambda: self.clock.elapsed):
+        with (
+            self._lock,
+            contextlib.closing(self.dist),
+            recording_failures(self.store, self.run_id, lambda: self.clock.elapsed),
+        ):
             try:
                 self.clock.saved()
                 while not self._run_over():
@@ -293,12 +285,12 @@ class Trainer:
         finished = True
         for done, (x, y) in enumerate(loader, start=1):
             loss, correct = self.train_step(x, y)
-            sums.add(loss, correct, y.numel())
+            sums.add(loss, correct, y.numel() * self.dist.world_size)  # the global batch
             if sums.window_steps == self.window:
                 self._add_window()
             if bar.enabled:
                 bar.update(done, sums.seen, loss=sums.loss(), acc=sums.accuracy())
-            if self._checkpoint_due():
+            if self.dist.is_main and self._checkpoint_due():
                 clock.stop()
                 self._save()
                 clock.restart()
@@ -337,7 +329,7 @@ class Trainer:
             "epoch_time": clock.epoch_time,
             "elapsed": clock.elapsed,
         }
-        split, res = self._evaluate_epoch(metrics)
+        split, res = self._evaluate_epoch(metrics) if self.dist.is_main else ("", None)
         if finished or self.step >= self.total_steps:
             self.epoch += 1
         sums.new_epoch()
@@ -346,6 +338,8 @@ class Trainer:
         best = res is not None and res.acc > self.best_acc
         if best:
             self.best_acc = res.acc
+        if not self.dist.is_main:
+            return  # rank 0 records the epoch
         self._save(best=best)
         clock.saved()
         write_metrics(self.out_dir, self.history)
@@ -391,7 +385,11 @@ class Trainer:
 
     def _finish(self) -> dict:
         """Evaluate on the test split the best checkpoint (by validation accuracy) when there
-        is a validation split, else the last weights; write ``eval.json`` and the report."""
+        is a validation split, else the last weights; write ``eval.json`` and the report.
+        With several ranks, rank 0 does it and every rank returns its result."""
+        return self.dist.share(self._finish_main() if self.dist.is_main else None)  # type: ignore[return-value]
+
+    def _finish_main(self) -> dict:
         model = self.model
         if "val" in self.eval_loaders:  # the network with the best checkpoint's weights
             model = copy.deepcopy(self.model)
@@ -430,6 +428,8 @@ class Trainer:
             device=self.device.type, precision=self.precision,
             channels_last=self.channels_last, classes=self.classes,
         )  # fmt: skip
+        if self.dist.enabled:
+            result["processes"] = self.dist.world_size
         if self.ema is not None:
             result["ema_test_acc"] = self._evaluate("test", self.ema.module).acc
         return result
