@@ -29,8 +29,10 @@ browser:
 demo: setup data
 	$(VENV)/bin/cnnzoo compare lenet5 resnet20 --epochs 4 --out runs/demo
 
+# -n auto: one worker per core, each with its share of the cores for PyTorch (tests/conftest.py);
+# a test file runs on one worker (loadfile), so its module fixtures are built once
 test: setup data browser
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" -n auto --dist loadfile
 
 test-slow: setup data
 	$(PY) -m pytest -q -m slow

@@ -50,6 +50,10 @@ NOTES: dict[str, str] = {
     "claims lab measures it (`cnnzoo claims run resnet-degradation`)",
     "plain56": "He et al.'s degradation again: plain-56 0.701 (final training loss 1.24) where "
     "ResNet-56, the same network with shortcuts, reaches 0.821 (loss 0.90) on the same budget",
+    "plain110": "He et al.'s degradation at its extreme: 110 layers without shortcuts do not "
+    "learn at all on this budget (training loss 2.33 -> 2.28, chance 2.30; stopped as stuck at "
+    "chance, so `diverged`), where ResNet-110, the same network with shortcuts, reaches 0.794 "
+    "(loss 0.95); He et al. even start ResNet-110 at a tenth of the rate until it learns",
 }
 
 

@@ -40,6 +40,8 @@ def test_data_list(roots, capsys, monkeypatch) -> None:
     fm = out.split("fashion-mnist ")[1].split("\nmnist ")[0]
     assert "missing: get it with `cnnzoo data download fashion-mnist`" in fm
     assert "apt-get install dataset-fashion-mnist" in fm and "T-shirt/top" in fm
+    # a command is never broken across lines (whatever the paths' lengths): copyable
+    assert all(line.count("`") % 2 == 0 for line in out.splitlines())
     assert "100 classes: apple, aquarium_fish" in out
     code, out, _ = run(capsys, "data", "list", "--format", "json")
     rows = {r["name"]: r for r in json.loads(out)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import re
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -116,21 +117,24 @@ def cmd_data_list(args: argparse.Namespace) -> int:
                 f"{st.download_to}/), or put {', '.join(f.name for f in spec.downloads)} there"
             )
             if spec.apt_package:
-                how += f"; as root on Debian/Ubuntu: apt-get install {spec.apt_package}"
-            print(
-                textwrap.fill(
-                    how,
-                    100,
-                    initial_indent=pad,
-                    subsequent_indent=pad + "  ",
-                    break_on_hyphens=False,
-                )
-            )
+                how += f"; as root on Debian/Ubuntu: `apt-get install {spec.apt_package}`"
+            print(_fill(how, pad))
     print(
         "\nSearched: --data-dir, $CNNZOO_DATA, ~/.cache/cnnzoo, /usr/share/datasets. "
         "An image folder (one sub-folder per class) works wherever a name does."
     )
     return 0
+
+
+def _fill(text: str, pad: str) -> str:
+    """``text`` wrapped at 100 columns, indented by ``pad``, never breaking a `command`
+    (the lines stay copyable)."""
+    nbsp = "\u00a0"  # textwrap breaks at ASCII whitespace only
+    kept = re.sub(r"`[^`]*`", lambda m: m.group(0).replace(" ", nbsp), text)
+    wrapped = textwrap.fill(
+        kept, 100, initial_indent=pad, subsequent_indent=pad + "  ", break_on_hyphens=False
+    )
+    return wrapped.replace(nbsp, " ")
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
