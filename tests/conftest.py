@@ -12,4 +12,3 @@ if _workers > 1:
     import torch
 
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // _workers))
-
