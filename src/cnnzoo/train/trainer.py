@@ -6,6 +6,9 @@ record, checkpoint, log); :meth:`~Trainer._finish` ends the run (the test split,
 the report). Beside it: ``run_dir`` (lock, resuming), ``run_data``, ``run_model``,
 ``bookkeeping`` (clock, running sums), ``results`` (the files written), ``device``, ``evaluation``,
 ``distributed`` (several processes under torchrun: rank 0 writes, evaluates and prints).
+
+Over the ~450 lines a file keeps to: the loop is one class, with its hooks for several
+processes and TensorBoard; what stands alone already lives in the modules named above.
 """
 
 from __future__ import annotations
