@@ -26,6 +26,11 @@ def test_traits_are_read_from_the_network() -> None:
     assert not network_traits("regnety_200mf").saturating
     assert network_traits("resnet20").stride == 4
     assert network_traits("alexnet_d2l").fixed_input_size == (224, 224)
+    # a forward pass that ends in hidden fully connected layers without normalisation;
+    # GoogLeNet's auxiliary heads (training losses only) and LeNet-BN's normalised ones do not
+    assert vgg.mlp_head and vgg_bn.mlp_head and network_traits("alexnet").mlp_head
+    for name in ("googlenet", "lenet5_bn", "resnet18", "nin", "densenet121"):
+        assert not network_traits(name).mlp_head, name
     # options count: a LeNet built for 32x32 takes 32x32
     assert network_traits("lenet5", {"input_size": 32}).fixed_input_size == (32, 32)
 
@@ -35,7 +40,11 @@ def test_settings_follow_the_network_not_the_family_name() -> None:
     plain, bn = recipe_config("fast", "vgg16"), recipe_config("fast", "vgg16_bn")
     assert plain.lr < bn.lr and plain.grad_clip and plain.warmup_epochs > 0
     assert plain.init == "kaiming" and bn.init is None  # He's init where nothing normalises
-    assert bn.grad_clip is None and bn.warmup_epochs == 0
+    # VGG-BN's classifier is un-normalised 4096-wide layers: warm-up and clipping for it (it
+    # stayed at chance without them, issue 9); a normalised network without such a head: none
+    assert bn.grad_clip == 2.0 and bn.warmup_epochs == 0.5 and bn.lr == 0.2
+    r18 = recipe_config("fast", "resnet18")
+    assert r18.grad_clip is None and r18.warmup_epochs == 0 and r18.lr == bn.lr
     sig, relu = recipe_config("fast", "lenet5"), recipe_config("fast", "lenet5_relu")
     assert sig.init == "xavier" and relu.init == "kaiming"
     assert relu.lr < sig.lr / 4  # the sigmoid rate made lenet5_relu diverge (issue 9)
