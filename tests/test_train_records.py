@@ -143,3 +143,18 @@ def test_a_damaged_store_among_others_is_named_and_the_rest_still_listed(
     empty.mkdir()
     assert main(["runs", str(empty)]) == 1
     assert "no runs recorded under" in capsys.readouterr().err
+
+
+def test_a_run_recorded_in_two_stores_is_listed_once_with_its_later_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    run = tmp_path / "a" / "r"
+    _record(tmp_path / "a" / "runs.sqlite", run, "lenet5", "interrupted", 0.5)
+    time.sleep(0.01)  # the second record is the later one
+    _record(tmp_path / "b" / "runs.sqlite", run, "lenet5", "finished", 0.8)
+    assert main(["runs", str(tmp_path), "--format", "json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["status"] == "finished" and listed["test_acc"] == 0.8
+    assert listed["store"] == str(tmp_path / "b" / "runs.sqlite")
