@@ -76,7 +76,9 @@ FAMILIES = {
     "googlenet": lambda k: cnnzoo.create_model("googlenet_d2l", num_classes=k),
     "resnet-cifar": lambda k: cnnzoo.create_model("resnet20", num_classes=k),
     "resnet-imagenet": lambda k: cnnzoo.create_model("resnet18", num_classes=k),
-    "resnext": lambda k: resnext((1, 1, 1, 1), 8, 4, num_classes=k),  # grouped bottlenecks
+    "resnext": lambda k: resnext(
+        layers=(1, 1, 1, 1), groups=8, num_classes=k
+    ),  # grouped bottlenecks
     "densenet": lambda k: cnnzoo.create_model("densenet_d2l", num_classes=k),
     "anynet-regnet": lambda k: cnnzoo.create_model("regnety_200mf", num_classes=k),  # with SE
 }

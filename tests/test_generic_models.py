@@ -26,7 +26,15 @@ def _same_net(generic: torch.nn.Module, named: torch.nn.Module, shape: tuple) ->
 
 def test_generic_builders_are_listed_apart() -> None:
     generic = list_models(generic=True)
-    assert {"lenet", "vgg", "nin_net", "inception_net", "densenet", "cifar_resnet"} <= set(generic)
+    assert {
+        "lenet",
+        "vgg",
+        "nin_net",
+        "inception_net",
+        "densenet",
+        "cifar_resnet",
+        "resnext",
+    } <= set(generic)
     assert not set(generic) & set(list_models())
     assert all(model_info(n).generic for n in generic)
 
@@ -69,6 +77,25 @@ def test_cifar_resnet_equals_the_named_ones(depth: int, skip: bool) -> None:
     named = f"{'resnet' if skip else 'plain'}{depth}"
     _same_net(create_model("cifar_resnet", depth=depth, skip=skip), create_model(named),
               (2, 3, 32, 32))  # fmt: skip
+
+
+def test_resnext_generic_equals_resnext50_and_takes_other_shapes() -> None:
+    with torch.device("meta"):  # the same parameters, shape by shape (resnext50_32x4d calls it)
+        shapes = [{k: v.shape for k, v in create_model(n).state_dict().items()}
+                  for n in ("resnext", "resnext50_32x4d")]  # fmt: skip
+    assert shapes[0] == shapes[1]
+    small = create_model("resnext", layers=(1, 1, 1, 1), groups=8, num_classes=10, in_channels=1)
+    # one grouped bottleneck per stage: 8 groups of 4 channels at the first stage, doubling
+    assert [b.conv2.groups for b in small.modules() if hasattr(b, "conv2")] == [8] * 4
+    assert [b.conv2.in_channels for b in small.modules() if hasattr(b, "conv2")] == [
+        32,
+        64,
+        128,
+        256,
+    ]
+    assert small(torch.randn(2, 1, 32, 32)).shape == (2, 10)
+    with pytest.raises(ValueError, match="4 positive block counts"):
+        create_model("resnext", layers=(1, 1, 1))
 
 
 def test_densenet_generic() -> None:

@@ -235,7 +235,7 @@ def test_pycls_model_zoo_resnets_load_onto_resnet(
     path = tmp_path / f"{name}.pyth"
     torch.save({"model_state": pycls.state_dict()}, path)
     if name == "resnext":  # the generic ResNeXt builder (not a registered name)
-        ours = resnext(depths, 32, 4, num_classes=10)
+        ours = resnext(layers=depths, groups=32, width_per_group=4, num_classes=10)
         assert load_weights(ours, path).layout == "pycls"
     else:
         ours = cnnzoo.create_model(name, weights=path)

@@ -150,6 +150,8 @@ def _parallel_jobs(s: dict) -> list[Job]:
         "variants": variants, "input_size": [1, size, size], "batch_size": s["batch_size"],
         "threads": threads, "repeats": s["repeats"], "min_time": s["min_time"], "gpu": True,
     }  # fmt: skip
+    if "min_iters" in s:  # the smoke budget's (the other budgets' jobs keep their hashes)
+        args["min_iters"] = s["min_iters"]
     return [Job("speed", "speed", 0, kind="probe", probe="train_speed", args=args, exclusive=True)]
 
 
@@ -247,7 +249,13 @@ register_claim(
             "two-group split against the joined network"
         ),
         settings={
-            "smoke": {"input_size": 64, "batch_size": 4, "repeats": 2, "min_time": 0.05},
+            "smoke": {
+                "input_size": 64,
+                "batch_size": 4,
+                "repeats": 2,
+                "min_time": 0.05,
+                "min_iters": 1,
+            },
             "cpu": {"input_size": 96, "batch_size": 32, "repeats": 5, "min_time": 2.0},
             "paper": {"input_size": 224, "batch_size": 128, "repeats": 5, "min_time": 5.0},
         },

@@ -99,6 +99,7 @@ def train_speed(args: dict) -> dict:
     thread_counts = [int(t) for t in args.get("threads", [torch.get_num_threads()])]
     repeats = int(args.get("repeats", 3))
     min_time = float(args.get("min_time", 1.0))
+    min_iters = int(args.get("min_iters", 3))  # timed steps per measurement, at least
     variants: dict[str, dict] = {}
     steps: dict[str, Callable[[], None]] = {}
     for spec in args["variants"]:
@@ -117,7 +118,7 @@ def train_speed(args: dict) -> dict:
             for t in thread_counts:
                 torch.set_num_threads(t)
                 for name, step in steps.items():
-                    seconds = seconds_per_call(step, cpu, min_time)
+                    seconds = seconds_per_call(step, cpu, min_time, min_iters)
                     variants[name]["images_per_s"][str(t)].append(batch / seconds)
     finally:
         torch.set_num_threads(saved_threads)
@@ -134,7 +135,7 @@ def train_speed(args: dict) -> dict:
         gprec = pick_precision(gpu, "auto")
         for spec in args["variants"]:
             step, _ = _train_step(spec, gpu, gprec, size, batch, classes)
-            ips = [batch / seconds_per_call(step, gpu, min_time) for _ in range(repeats)]
+            ips = [batch / seconds_per_call(step, gpu, min_time, min_iters) for _ in range(repeats)]
             variants[spec["name"]]["images_per_s"]["cuda"] = ips
         out["gpu"] = {"name": torch.cuda.get_device_name(gpu), "precision": gprec}
     return out

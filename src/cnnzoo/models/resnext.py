@@ -21,17 +21,24 @@ __all__ = ["resnext", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d"]
 _PAPER = "Xie et al. 2017, Aggregated Residual Transformations for Deep Neural Networks"
 
 
+@register_model(family="resnext", year=2016, paper=_PAPER, input_size=224, generic=True)
 def resnext(
-    layers: Sequence[int],
-    groups: int,
-    width_per_group: int,
     *,
     num_classes: int = 1000,
     in_channels: int = 3,
+    layers: Sequence[int] = (3, 4, 6, 3),
+    groups: int = 32,
+    width_per_group: int = 4,
     zero_init_residual: bool = False,
 ) -> ResNet:
-    """A ResNeXt of any depth: bottleneck blocks whose 3×3 convolution has ``groups`` groups of
-    ``width_per_group`` channels at the first stage (doubling per stage, as the widths do)."""
+    """A ResNeXt of any depth and cardinality (Xie et al., CVPR 2017): ``layers`` bottleneck
+    blocks per stage whose 3×3 convolution has ``groups`` groups of ``width_per_group`` channels
+    at the first stage (doubling per stage, as the widths do); the defaults are ResNeXt-50 32×4d,
+    ``layers=(1, 1, 1, 1), groups=8`` a small one."""
+    layers = tuple(int(n) for n in layers)
+    groups, width_per_group = int(groups), int(width_per_group)
+    if len(layers) != 4 or min(layers) < 1:
+        raise ConfigError(f"layers must be 4 positive block counts, one per stage, got {layers}")
     if groups < 1 or width_per_group < 1:
         raise ConfigError(
             f"groups and width_per_group must be positive, got {groups} and {width_per_group}"
@@ -51,7 +58,8 @@ def resnext50_32x4d(
     About ResNet-50's cost: each bottleneck twice as wide, its 3×3 convolution in 32 groups.
     """
     return resnext(
-        (3, 4, 6, 3), 32, 4, num_classes=num_classes, in_channels=in_channels,
+        layers=(3, 4, 6, 3), groups=32, width_per_group=4,
+        num_classes=num_classes, in_channels=in_channels,
         zero_init_residual=zero_init_residual,
     )  # fmt: skip
 
@@ -63,7 +71,8 @@ def resnext101_32x8d(
     """ResNeXt-101 32×8d (Xie et al., CVPR 2017): 32 groups of 8 channels in each bottleneck;
     torchvision-compatible."""
     return resnext(
-        (3, 4, 23, 3), 32, 8, num_classes=num_classes, in_channels=in_channels,
+        layers=(3, 4, 23, 3), groups=32, width_per_group=8,
+        num_classes=num_classes, in_channels=in_channels,
         zero_init_residual=zero_init_residual,
     )  # fmt: skip
 
@@ -78,6 +87,7 @@ def resnext101_64x4d(
     Twice the cardinality of ``resnext101_32x8d`` at half the group width.
     """
     return resnext(
-        (3, 4, 23, 3), 64, 4, num_classes=num_classes, in_channels=in_channels,
+        layers=(3, 4, 23, 3), groups=64, width_per_group=4,
+        num_classes=num_classes, in_channels=in_channels,
         zero_init_residual=zero_init_residual,
     )  # fmt: skip
