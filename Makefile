@@ -11,12 +11,14 @@ STAMP  := $(VENV)/.cnnzoo-installed
 
 setup: $(STAMP)
 
-# uv installs the same pinned packages as pip, downloading in parallel: about 30 s on a fresh
-# machine where pip takes about 90 s (PyTorch's wheels are 4 GB). pip is the fallback.
+# uv installs the same pinned packages as pip, downloading in parallel: about 40 s on a fresh
+# machine where pip takes about 90 s (PyTorch's wheels are 4 GB; benchmarks/RESULTS.md). Both
+# compile the bytecode: where PYTHONDONTWRITEBYTECODE is set, every process would otherwise
+# compile PyTorch from source each time it starts. pip is the fallback.
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) 'uv==0.13.9' && $(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]' \
+	$(PIP) 'uv==0.13.9' && $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[dev]' \
 	  || $(PIP) -e '.[dev]'
 	@touch $(STAMP)
 
