@@ -93,11 +93,10 @@ def _traits(model: str, options_json: str) -> NetworkTraits:
     fixed = getattr(net, "fixed_input_size", None)
     min_size = int(getattr(net, "min_input_size", 1))
     size = fixed[0] if fixed else max(224, min_size)
-    with torch.device("meta"):
-        feats = net.forward_features(torch.empty(1, 1, size, fixed[1] if fixed else size))
+    feats, calls = _trace(net, (1, 1, size, fixed[1] if fixed else size))
     out = int(feats.shape[-1]) if feats.dim() == 4 else 1
     stride = 2 ** round(math.log2(max(1.0, size / max(1, out))))
-    mlp_head = _has_mlp_head(net, (1, 1, size, fixed[1] if fixed else size))
+    mlp_head = _has_mlp_head(calls)
     return NetworkTraits(
         model=model,
         normalised=any(isinstance(m, _NORMS) for m in modules),
@@ -114,10 +113,10 @@ def _traits(model: str, options_json: str) -> NetworkTraits:
     )
 
 
-def _has_mlp_head(net: nn.Module, shape: tuple[int, ...]) -> bool:
-    """Whether the forward pass (traced on the meta device: auxiliary heads, which only
-    training losses call, do not count) ends in two or more linear layers after its last
-    convolution with no normalisation from the first of them on."""
+def _trace(net: nn.Module, shape: tuple[int, ...]) -> tuple[torch.Tensor, list[nn.Module]]:
+    """One forward pass on the meta device in eval mode (auxiliary heads, which only training
+    losses call, do not run; batch norm's meta kernel is twice as fast as in training mode):
+    the features' output and the convolution, linear and normalisation layers in call order."""
     calls: list[nn.Module] = []
     hooks = [
         m.register_forward_hook(lambda mod, args, out: calls.append(mod))
@@ -126,10 +125,18 @@ def _has_mlp_head(net: nn.Module, shape: tuple[int, ...]) -> bool:
     ]
     try:
         with torch.device("meta"), torch.no_grad():
-            net.eval()(torch.empty(*shape))
+            net.eval()
+            feats = net.forward_features(torch.empty(*shape))
+            net.forward_head(feats)
     finally:
         for h in hooks:
             h.remove()
+    return feats, calls
+
+
+def _has_mlp_head(calls: list[nn.Module]) -> bool:
+    """Whether the forward pass (``calls``, from :func:`_trace`) ends in two or more linear
+    layers after its last convolution with no normalisation from the first of them on."""
     last_conv = max((i for i, m in enumerate(calls) if isinstance(m, nn.Conv2d)), default=-1)
     head = calls[last_conv + 1 :]
     linear = [i for i, m in enumerate(head) if isinstance(m, nn.Linear)]
