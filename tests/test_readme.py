@@ -22,7 +22,18 @@ TINY = {
     "compare": ["--max-steps", "2", "--val-size", "64", "--test-subset", "64"],
     "eval": ["--test-subset", "64"],
     "bench": ["--seconds", "0.05", "--batch-size", "8"],
-    "sweep run": ["--n", "1", "--max-steps", "2", "--train-subset", "300", "--val-size", "100"],
+    "sweep run": [
+        "--n",
+        "1",
+        "--max-steps",
+        "2",
+        "--train-subset",
+        "300",
+        "--val-size",
+        "100",
+        "--train-opt",
+        "test_subset=64",
+    ],
 }
 #: commands only parsed (checked against the parser), not run: minutes or a cluster
 PARSE_ONLY = ("claims run", "data check")
