@@ -10,7 +10,13 @@ from torch import nn
 
 from cnnzoo.models import ZooModel, create_model, list_models
 
-ALL = list_models() + list_models(generic=True)
+#: deeper copies of a network checked here already (the same layers and head, more blocks):
+#: in the slow suite (`make test-slow`), to keep `make test` within its time
+DEEPER_COPIES = {f"vgg{d}{bn}" for d in (13, 16, 19) for bn in ("", "_bn")}
+ALL = [
+    pytest.param(n, marks=pytest.mark.slow) if n in DEEPER_COPIES else n
+    for n in list_models() + list_models(generic=True)
+]
 
 #: torchvision's networks whose fresh head ours must match in distribution after a reset
 TORCHVISION = ("alexnet", "vgg11", "resnet18", "densenet121", "googlenet")

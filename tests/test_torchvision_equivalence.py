@@ -36,7 +36,16 @@ def _pair(name: str):
     return ours, theirs
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+#: deeper copies of a network compared here already (the same blocks, more of them): in the
+#: slow suite (`make test-slow`), to keep `make test` within its time
+DEEPER_COPIES = {f"vgg{d}{bn}" for d in (13, 16, 19) for bn in ("", "_bn")} | {
+    "resnet101", "resnet152", "resnext101_32x8d", "resnext101_64x4d",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in DEEPER_COPIES else n for n in MODELS]
+)
 def test_matches_torchvision(name: str) -> None:
     ours, theirs = _pair(name)
     assert count_params(ours) == count_params(theirs)
