@@ -29,6 +29,7 @@ bootstrap of the best error, and the linear fit of block widths.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -291,6 +292,23 @@ def fit_regnet_widths(
     w = np.asarray(widths, dtype=float)
     if w.ndim != 1 or not len(w) or not np.all(w > 0):
         raise ValueError(f"widths must be a non-empty list of positive numbers, got {widths!r}")
+    # a pure function of its arguments, asked again for the same networks (a claim's rule and
+    # its report fit every sampled network): remembered
+    return _fit_regnet_widths(
+        tuple(w.tolist()), int(quantum), (float(w_m_range[0]), float(w_m_range[1])),
+        float(w_m_step), int(max_w_0),
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4096)
+def _fit_regnet_widths(
+    widths: tuple[float, ...],
+    quantum: int,
+    w_m_range: tuple[float, float],
+    w_m_step: float,
+    max_w_0: int,
+) -> RegNetFit:
+    w = np.asarray(widths, dtype=float)
     d, logw = len(w), np.log(w)
     top = max(2.0 * w[0], float(quantum))
     w0s = np.arange(quantum, top + 1e-9, quantum, dtype=float)
