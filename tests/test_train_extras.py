@@ -75,10 +75,37 @@ def test_bench_reports_every_precision_and_format(capsys: pytest.CaptureFixture[
             3 * 2 * meta["mult_adds"] * r.train_images_per_s / 1e9
         )
         assert r.train_util == pytest.approx(r.train_gflops / r.peak_gflops)
+        # the peak is the best of every kernel tried, so no utilisation passes 100%
+        assert r.peak_gflops >= max(meta["peak_probes"]["fp32"].values())
+        assert r.train_util <= 1.0 and r.infer_util <= 1.0
+    assert {k.split()[0] for k in meta["peak_probes"]["fp32"]} == {"matmul", "conv3x3"}
     assert matmul_peak("fp32", n=256, min_time=0.05) > 0.1
     assert main(["bench", "lenet5", "--batch-size", "8", "--seconds", "0.05"]) == 0
     out = capsys.readouterr().out
     assert "train img/s" in out and "channels_last" in out
+
+
+def test_a_model_faster_than_every_probe_is_its_own_peak(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cnnzoo.bench as bench
+
+    slow = bench.Peak(1e-6, "matmul 1x1", {"matmul 1x1": 1e-6})
+    monkeypatch.setattr(bench, "machine_peak", lambda *a, **k: slow)
+    rows, _ = bench_model("lenet5", batch_size=8, min_time=0.02, precisions=("fp32",))
+    best = max(max(r.train_gflops, r.infer_gflops) for r in rows)
+    assert all(r.peak_gflops == best and "lenet5" in r.peak_kernel for r in rows)
+    assert max(max(r.train_util, r.infer_util) for r in rows) == pytest.approx(1.0)
+
+
+def test_conv_flops_agree_with_pytorchs_flop_counter() -> None:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from cnnzoo.bench import conv_flops, conv_throughput
+
+    x, w = torch.randn(2, 8, 6, 6), torch.randn(8, 8, 3, 3)
+    with FlopCounterMode(display=False) as counter:
+        torch.nn.functional.conv2d(x, w, padding=1)
+    assert counter.get_total_flops() == conv_flops(2, 8, 6)
+    assert conv_throughput("fp32", channels=8, size=6, batch=2, min_time=0.01) > 0
 
 
 def test_compare_trains_each_model_once(

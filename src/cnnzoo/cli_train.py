@@ -319,7 +319,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     cols = ["precision", "memory format", "train img/s", "infer img/s", "train GFLOP/s",
             "infer GFLOP/s", "peak GFLOP/s", "train util", "infer util"]  # fmt: skip
     print(text_table(cols, table, (False, False) + (True,) * 7))
-    print("peak: measured dense matrix multiply in that precision; training counts 3x forward.")
+    for prec in dict.fromkeys(r.precision for r in rows):
+        r = next(r for r in rows if r.precision == prec)
+        print(f"{prec} peak {r.peak_gflops:,.0f} GFLOP/s: {r.peak_kernel}")
+    print(
+        "peak: the best of dense matrix multiplies and 3x3 convolutions (both memory formats) "
+        "measured in that precision, or the model itself where it does better; training counts "
+        "3x forward."
+    )
     return 0
 
 
@@ -396,7 +403,8 @@ def _add_bench_runs(sub: argparse._SubParsersAction) -> None:
         help="training and inference speed, GFLOP/s and utilisation of the machine's peak",
         description="Measure training and inference images/s of MODEL for each precision "
         "(fp32, and bf16 where supported) and memory format, the achieved GFLOP/s, and the "
-        "utilisation against this machine's measured matrix-multiply peak.",
+        "utilisation against this machine's measured peak (the best of matrix multiplies and 3x3 "
+        "convolutions in that precision).",
     )
     p.add_argument("model", help="a registered model name")
     p.add_argument("--input", type=_parse_size, help="input size CxHxW (default: the model's)")
