@@ -159,7 +159,14 @@ FAMILIES = {
     "lenet5": {},
     "lenet5_relu": {},
     "alexnet_d2l": {"input_size": 65},
-    "vgg_d2l": {"input_size": 32},
+    # blocks of 3x3 convolutions, then fully connected layers with dropout, as VGG (vgg_d2l's
+    # 4096-wide layers take 10 s here; these 1)
+    "vgg": {
+        "blocks": ((1, 16), (1, 32), (2, 64)),
+        "hidden": 256,
+        "input_size": 28,
+        "pool_size": None,
+    },
     "nin_net": {},  # NiN for 28x28 images (the registered nin needs 80x80)
     "googlenet_d2l": {},
     "resnet20": {},
