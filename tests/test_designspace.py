@@ -377,6 +377,11 @@ def test_regnet_fit_by_hand() -> None:
     assert math.isnan(flat.w_m)
     with pytest.raises(ValueError, match="positive"):
         fit_regnet_widths([8, 0, 16])
+    # the widths in their order: a narrowing network is no RegNet (its staircase only climbs);
+    # a fit is remembered, and the same widths as numpy floats are the same question
+    down = fit_regnet_widths([64, 32, 16, 8])
+    assert down.widths == (64, 32, 16, 8) and down.e_fit > 0.3
+    assert fit_regnet_widths(np.array([8.0, 16.0, 32.0, 64.0])) is fit
 
 
 def test_regnet_fit_beats_a_dense_grid_and_sees_perturbations() -> None:
