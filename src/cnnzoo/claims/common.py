@@ -200,6 +200,8 @@ def speed_job(variants: dict[str, tuple[str, dict]], s: dict) -> Job:
         "input_size": [1, 28, 28], "batch_size": s["speed_batch"], "threads": [cores()],
         "repeats": s["speed_repeats"], "min_time": s["speed_min_time"],
     }  # fmt: skip
+    if "speed_min_iters" in s:  # the smoke budget's (the other budgets' jobs keep their hashes)
+        args["min_iters"] = s["speed_min_iters"]
     return Job("speed", "speed", 0, kind="probe", probe="train_speed", args=args, exclusive=True)
 
 
@@ -222,5 +224,8 @@ def madd_rate_ratio(speed: dict, a: str, b: str) -> Interval:
     )
 
 
-def speed_settings(s: dict, batch: int, repeats: int, min_time: float) -> dict:
-    return s | {"speed_batch": batch, "speed_repeats": repeats, "speed_min_time": min_time}
+def speed_settings(
+    s: dict, batch: int, repeats: int, min_time: float, min_iters: int | None = None
+) -> dict:
+    out = s | {"speed_batch": batch, "speed_repeats": repeats, "speed_min_time": min_time}
+    return out if min_iters is None else out | {"speed_min_iters": min_iters}

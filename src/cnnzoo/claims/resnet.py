@@ -369,7 +369,7 @@ register_claim(
             "seed, and training throughput per multiply-add measured alone on this machine"
         ),
         settings={
-            "smoke": speed_settings(SHORT["smoke"], 4, 2, 0.05),
+            "smoke": speed_settings(SHORT["smoke"], 4, 2, 0.05, min_iters=1),
             "cpu": speed_settings(
                 {"seeds": 3, "epochs": 3, "train_subset": 8000, "test_subset": 5000}, 64, 5, 2.0
             ),
