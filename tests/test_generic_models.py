@@ -96,6 +96,10 @@ def test_resnext_generic_equals_resnext50_and_takes_other_shapes() -> None:
     assert small(torch.randn(2, 1, 32, 32)).shape == (2, 10)
     with pytest.raises(ValueError, match="4 positive block counts"):
         create_model("resnext", layers=(1, 1, 1))
+    for bad in ({"layers": 3}, {"layers": "(1,1,1,1)"}, {"layers": (1, 1, 0, 1)},
+                {"groups": "abc"}, {"width_per_group": 2.5}, {"groups": 0}):  # fmt: skip
+        with pytest.raises(ValueError, match=r"resnext: .* must be"):
+            create_model("resnext", **bad)
 
 
 def test_densenet_generic() -> None:

@@ -16,8 +16,7 @@ from cnnzoo.train.device import autocast_context, cpu_supports_bf16, pick_device
 
 __all__ = [
     "BenchRow", "Peak", "bench_model", "conv_flops", "conv_throughput", "machine_peak",
-    "matmul_peak",
-    "seconds_per_call",
+    "matmul_peak", "seconds_per_call",
 ]  # fmt: skip
 
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}

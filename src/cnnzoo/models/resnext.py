@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cnnzoo.errors import ConfigError
+from cnnzoo.models.anynet_config import positive_int
 from cnnzoo.models.resnet import ResNet
 from cnnzoo.registry import register_model
 
@@ -35,14 +36,14 @@ def resnext(
     blocks per stage whose 3×3 convolution has ``groups`` groups of ``width_per_group`` channels
     at the first stage (doubling per stage, as the widths do); the defaults are ResNeXt-50 32×4d,
     ``layers=(1, 1, 1, 1), groups=8`` a small one."""
-    layers = tuple(int(n) for n in layers)
-    groups, width_per_group = int(groups), int(width_per_group)
-    if len(layers) != 4 or min(layers) < 1:
-        raise ConfigError(f"layers must be 4 positive block counts, one per stage, got {layers}")
-    if groups < 1 or width_per_group < 1:
+    if isinstance(layers, str) or not isinstance(layers, Sequence) or len(layers) != 4:
         raise ConfigError(
-            f"groups and width_per_group must be positive, got {groups} and {width_per_group}"
+            f"resnext: layers must be 4 positive block counts, one per stage, e.g. [1, 1, 1, 1]; "
+            f"got {layers!r}"
         )
+    layers = tuple(positive_int("resnext", "a stage's block count in layers", n) for n in layers)
+    groups = positive_int("resnext", "groups", groups)
+    width_per_group = positive_int("resnext", "width_per_group", width_per_group)
     return ResNet(
         "bottleneck", layers, num_classes, in_channels, zero_init_residual, groups, width_per_group
     )
