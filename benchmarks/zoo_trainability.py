@@ -11,7 +11,8 @@ Resumable: each finished model is recorded in ``benchmarks/zoo_trainability.json
 as soon as it finishes, and a model interrupted mid-run resumes from its last checkpoint in
 ``--runs``. A recorded model is trained again only if the recipe now resolves to another
 config for it, or if its run had the machine for less than ``MIN_CPU_SHARE`` of the time
-(another job slowed it: its images/s would be wrong).
+(another job slowed it: its images/s would be wrong; a smaller slow-down is marked in the
+table).
 
     .venv/bin/python benchmarks/zoo_trainability.py                # every model, ~1 hour
     .venv/bin/python benchmarks/zoo_trainability.py --models 'vgg*' lenet5
@@ -40,7 +41,10 @@ HERE = Path(__file__).resolve().parent
 TARGET = 0.75
 #: a record made while the machine was shared (its CPU time under this share of wall time x
 #: threads: an idle machine gives 0.97-0.99) understates the model's speed: it is trained again
-MIN_CPU_SHARE = 0.95
+#: (accuracy is deterministic, only the timing changes); between this and ``IDLE_CPU_SHARE`` it
+#: is kept, and the table marks its timings as taken on a shared machine
+MIN_CPU_SHARE = 0.85
+IDLE_CPU_SHARE = 0.95
 
 # Why a model misses the target, where we know; shown in the table next to its number.
 NOTES: dict[str, str] = {
@@ -172,7 +176,11 @@ def write_report(record: dict, path: Path, images: int, batch: int) -> None:
         f"recipe's learning rate scaled linearly from its batch size), at the input size the "
         f"trainer picks for it, and tested on the 10,000 test images. Loss start/end: the mean "
         f"training loss of the first and the last window of steps (chance: ln 10 = 2.303). "
-        f"Learned: test accuracy >= {TARGET} and not diverged.",
+        f"Learned: test accuracy >= {TARGET} and not diverged. Img/s and wall time marked "
+        f"with † were measured while another job shared the machine (the run had "
+        f"{MIN_CPU_SHARE:.0%}-{IDLE_CPU_SHARE:.0%} of the CPU time an idle machine gives; "
+        f"below {MIN_CPU_SHARE:.0%} a model is trained again): they understate its speed by "
+        f"about that much.",
         "",
         f"**{learned} of {len(rows)} models learned**; total wall time {total_time / 60:.0f} "
         f"min on {rows[0][1]['threads'] if rows else '?'} threads "
@@ -194,10 +202,11 @@ def write_report(record: dict, path: Path, images: int, batch: int) -> None:
     for name, r in rows:
         note = NOTES.get(name, r.get("diagnosis") or "")
         c, h, w = r["input"]
+        shared = "†" if r.get("cpu_share", 1.0) < IDLE_CPU_SHARE else ""
         lines.append(
             f"| {name} | {c}x{h}x{w} | {r['params'] / 1e6:.2f}M | {r['mult_adds'] / 1e6:,.1f}M "
-            f"| {r['images_per_s']:,.0f} | {r['loss_start']:.3f} | {r['loss_end']:.3f} "
-            f"| {r['test_acc']:.4f} | {r['wall_time']:.0f} s | {verdict(r)}"
+            f"| {r['images_per_s']:,.0f}{shared} | {r['loss_start']:.3f} | {r['loss_end']:.3f} "
+            f"| {r['test_acc']:.4f} | {r['wall_time']:.0f} s{shared} | {verdict(r)}"
             + (f" ({note})" if note and verdict(r) != "yes" else "")
             + " |"
         )
