@@ -68,11 +68,15 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--precision", default="auto")
+    ap.add_argument(
+        "--channels-last", action=argparse.BooleanOptionalAction,
+        help="memory format (default: the trainer's choice, channels_last on a CPU)",
+    )  # fmt: skip
     args = ap.parse_args()
 
     cfg = recipe_config(
         "fast", args.model, data="fashion-mnist", batch_size=args.batch_size,
-        precision=args.precision, epochs=1, val_size=0,
+        precision=args.precision, epochs=1, val_size=0, channels_last=args.channels_last,
     )  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         t = Trainer(cfg, tmp, quiet=True, plots=False)
@@ -88,7 +92,7 @@ def main() -> None:
             loss.item()
             wall = (time.perf_counter() - t0) / args.steps
         input_size = tuple(t.input_size)
-        precision = t.precision
+        precision, layout = t.precision, "channels_last" if t.channels_last else "NCHW"
     events = prof.key_averages()
     by_kind: dict[str, float] = defaultdict(float)
     for e in events:
@@ -100,7 +104,7 @@ def main() -> None:
     peak = machine_peak(precision, "cpu")
     print(
         f"{args.model} at {'x'.join(map(str, input_size))}, batch {args.batch_size}, "
-        f"{precision}, {torch.get_num_threads()} threads: {wall * 1e3:.1f} ms per step "
+        f"{precision}, {layout}, {torch.get_num_threads()} threads: {wall * 1e3:.1f} ms per step "
         f"({args.batch_size / wall:,.0f} images/s), {achieved:,.1f} GFLOP/s = "
         f"{achieved / peak.gflops:.0%} of this machine's {precision} peak "
         f"({peak.gflops:,.0f} GFLOP/s, {peak.kernel})"

@@ -135,6 +135,7 @@ def run_model(model: str, config, runs: Path) -> dict:
         "threads": torch.get_num_threads(),
         "machine": cpu_name(),
         "precision": result["precision"],
+        "channels_last": trainer.channels_last,
     }
 
 
@@ -180,7 +181,9 @@ def write_report(record: dict, path: Path, images: int, batch: int) -> None:
         f"with † were measured while another job shared the machine (the run had "
         f"{MIN_CPU_SHARE:.0%}-{IDLE_CPU_SHARE:.0%} of the CPU time an idle machine gives; "
         f"below {MIN_CPU_SHARE:.0%} a model is trained again): they understate its speed by "
-        f"about that much.",
+        f"about that much. Those marked ‡ ran in the NCHW layout, the trainer's fp32 default "
+        f"when they were recorded; the rest in channels_last, its CPU default since (1.2-1.35x "
+        f"faster training steps on an AVX2 CPU, benchmarks/RESULTS.md).",
         "",
         f"**{learned} of {len(rows)} models learned**; total wall time {total_time / 60:.0f} "
         f"min on {rows[0][1]['threads'] if rows else '?'} threads "
@@ -203,6 +206,7 @@ def write_report(record: dict, path: Path, images: int, batch: int) -> None:
         note = NOTES.get(name, r.get("diagnosis") or "")
         c, h, w = r["input"]
         shared = "†" if r.get("cpu_share", 1.0) < IDLE_CPU_SHARE else ""
+        shared += "" if r.get("channels_last", r.get("precision") != "fp32") else "‡"
         lines.append(
             f"| {name} | {c}x{h}x{w} | {r['params'] / 1e6:.2f}M | {r['mult_adds'] / 1e6:,.1f}M "
             f"| {r['images_per_s']:,.0f}{shared} | {r['loss_start']:.3f} | {r['loss_end']:.3f} "

@@ -83,7 +83,7 @@ def weights(run: Path) -> dict[str, torch.Tensor]:
 
 def metrics(run: Path) -> list[dict]:
     rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    timing = ("images_per_s", "elapsed", "epoch_time")
+    timing = ("images_per_s", "elapsed", "epoch_time", "time")
     return [{k: v for k, v in r.items() if k not in timing} for r in rows]
 
 

@@ -81,6 +81,7 @@ FAMILIES = {
     ),  # grouped bottlenecks
     "densenet": lambda k: cnnzoo.create_model("densenet_d2l", num_classes=k),
     "anynet-regnet": lambda k: cnnzoo.create_model("regnety_200mf", num_classes=k),  # with SE
+    "speednet": lambda k: cnnzoo.create_model("speednet", num_classes=k),  # global max pooling
 }
 INPUT = {"alexnet": (3, 224, 224), "vgg": (3, 224, 224), "resnext": (3, 224, 224)}
 

@@ -146,7 +146,7 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
 def _metrics(path: Path) -> list[dict]:
     rows = [json.loads(x) for x in (path / "metrics.jsonl").read_text().splitlines()]
     return [
-        {k: v for k, v in r.items() if k not in ("images_per_s", "elapsed", "epoch_time")}
+        {k: v for k, v in r.items() if k not in ("images_per_s", "elapsed", "epoch_time", "time")}
         for r in rows
     ]
 

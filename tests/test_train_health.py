@@ -173,6 +173,7 @@ FAMILIES = {
     "resnext": {"layers": (1, 1, 1, 1)},  # ResNeXt-50's blocks (32 groups of 4), one per stage
     "densenet_d2l": {},
     "regnetx32_d2l": {},
+    "speednet": {},
 }
 
 

@@ -33,7 +33,7 @@ def test_the_zoo_is_complete() -> None:
         "regnetx_200mf", "regnetx_400mf", "regnetx_600mf", "regnetx_800mf",
         "regnety_200mf", "regnety_400mf", "regnety_600mf", "regnety_800mf",
         "regnet_x_400mf", "regnet_x_800mf", "regnet_y_400mf", "regnet_y_800mf",
-        "regnetx32_d2l",
+        "regnetx32_d2l", "speednet",
     }  # fmt: skip
     assert expected <= set(ALL), sorted(expected - set(ALL))
 

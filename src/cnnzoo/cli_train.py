@@ -109,6 +109,10 @@ def _stop_on_sigterm() -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.model is None:
+        from cnnzoo.train.recipes import DEFAULT_MODEL
+
+        args.model = DEFAULT_MODEL
     if args.nproc and not args.show_config:  # torchrun runs this command in N processes
         from cnnzoo.cli_launch import launch_local
 
@@ -163,7 +167,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "`torchrun --nproc-per-node N -m cnnzoo train ...`; --batch-size is then the global "
         "batch, and only rank 0 writes and prints.",
     )
-    p.add_argument("model", help="a registered model name (see `cnnzoo list`)")
+    p.add_argument(
+        "model", nargs="?",
+        help="a registered model name (see `cnnzoo list`); default: speednet, the network the "
+        "fast recipe was tuned with (Fashion-MNIST in minutes on a CPU)",
+    )  # fmt: skip
     p.add_argument("--data", default="fashion-mnist", help="data set name (see `cnnzoo data list`)")
     p.add_argument(
         "--recipe",
@@ -191,7 +199,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         ("hflip", "random horizontal flips"),
         ("tta", "evaluate with flip test-time augmentation"),
         ("compile", "torch.compile the model"),
-        ("channels_last", "channels_last memory format (default: with mixed precision)"),
+        (
+            "channels_last",
+            "channels_last memory format (default: on a CPU; on a GPU, with autocast)",
+        ),
         (
             "tensorboard",
             "write TensorBoard event files into the run directory (scalars every "

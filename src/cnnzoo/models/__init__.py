@@ -23,6 +23,7 @@ from cnnzoo.models import (  # noqa: F401  (imported for registration)
     regnet,
     resnet,
     resnext,
+    speednet,
     vgg,
 )
 from cnnzoo.models.base import ZooModel

@@ -58,7 +58,7 @@ class TrainConfig:
     # machine
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     precision: str = "auto"  # auto | bf16 | fp16 | fp32
-    channels_last: bool | None = None  # None: on whenever mixed precision is
+    channels_last: bool | None = None  # None: on a CPU, and on a GPU under autocast
     compile: bool = False
     # several processes (torchrun): batch norm over the global batch (SyncBatchNorm) rather
     # than each process's share of it

@@ -53,10 +53,16 @@ def pick_precision(device: torch.device, precision: str = "auto") -> str:
     return "fp32"
 
 
-def pick_channels_last(precision: str, channels_last: bool | None = None) -> bool:
-    """``None``: channels_last under autocast (where its kernels are the fast ones), the
-    default NCHW layout in fp32."""
-    return channels_last if channels_last is not None else precision != "fp32"
+def pick_channels_last(
+    precision: str, channels_last: bool | None = None, device: torch.device | None = None
+) -> bool:
+    """``None``: channels_last on a CPU in every precision (oneDNN's convolutions are faster
+    in it: fp32 training steps of ResNet-20 and SpeedNet on an AVX2 CPU 1.2x and 1.35x, see
+    benchmarks/RESULTS.md) and on a GPU under autocast (tensor cores); the default NCHW
+    layout for fp32 on a GPU."""
+    if channels_last is not None:
+        return channels_last
+    return (device is not None and device.type == "cpu") or precision != "fp32"
 
 
 def autocast_context(device: torch.device, precision: str) -> contextlib.AbstractContextManager:

@@ -72,7 +72,7 @@ def evaluate_checkpoint(
             f"trained on {c}"
         )
     prec = pick_precision(dev, precision)
-    channels_last = pick_channels_last(prec)
+    channels_last = pick_channels_last(prec, device=dev)
     loader = BatchLoader(
         ds, batch_size=batch_size, shuffle=False, seed=0, augment=Augment(resize=meta["resize"]),
         drop_last=False, device=dev, channels_last=channels_last,

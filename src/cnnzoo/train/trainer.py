@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import time
 from pathlib import Path
 
 import torch
@@ -120,7 +121,7 @@ class Trainer:
         input size the network needs."""
         self.device = self.dist.device
         self.precision = pick_precision(self.device, config.precision)
-        self.channels_last = pick_channels_last(self.precision, config.channels_last)
+        self.channels_last = pick_channels_last(self.precision, config.channels_last, self.device)
         with self.dist.main_first():  # rank 0 fetches a missing data set alone
             d = self.dist
             self.data = prepare_data(config, d.device, self.channels_last, d.rank, d.world_size)
@@ -333,6 +334,9 @@ class Trainer:
             "elapsed": clock.elapsed,
         }
         split, res = self._evaluate_epoch(metrics) if self.dist.is_main else ("", None)
+        # Unix time once the epoch's evaluation is done: accuracy against the wall time of the
+        # whole process, start-up included (benchmarks/time_to_accuracy.py)
+        metrics["time"] = time.time()
         if finished or self.step >= self.total_steps:
             self.epoch += 1
         sums.new_epoch()

@@ -1,0 +1,77 @@
+"""SpeedNet, the fast recipe's own network: its shape by hand, its options' errors, and the
+recipe that trains it by default (``cnnzoo train`` with no model)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from _util import count_params
+from cnnzoo import complexity, create_model
+from cnnzoo.cli import main
+from cnnzoo.errors import ConfigError
+from cnnzoo.train import recipe_config
+from cnnzoo.train.recipes import DEFAULT_MODEL
+
+
+def conv(c_in: int, c_out: int) -> int:
+    return 9 * c_in * c_out  # 3x3, no bias (batch norm follows)
+
+
+def test_parameters_and_multiply_adds_by_hand() -> None:
+    widths, stem = (64, 128, 256), 32
+    model = create_model("speednet", widths=widths, convs=(1, 2, 2), stem=stem)
+    bn = 2 * (stem + 64 + 128 + 128 + 256 + 256)
+    weights = conv(1, 32) + conv(32, 64) + conv(64, 128) + conv(128, 128) + conv(128, 256)
+    weights += conv(256, 256)
+    fc = 256 * 10 + 10
+    assert count_params(model) == weights + bn + fc
+    # 28x28: the stem and stage 1's first convolution at 28x28, pooled to 14, 7, 3
+    macs = 28 * 28 * (conv(1, 32) + conv(32, 64)) + 14 * 14 * conv(64, 128)
+    macs += 7 * 7 * (conv(128, 128) + conv(128, 256)) + 3 * 3 * conv(256, 256) + fc
+    assert complexity(model, (1, 28, 28)).flops == macs
+    assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_no_stem_and_the_smallest_input() -> None:
+    model = create_model("speednet", widths=(8, 16), convs=(1, 1), stem=0, in_channels=3)
+    assert isinstance(model.features[0][0], torch.nn.Conv2d)
+    assert model.features[0][0].in_channels == 3  # the first stage takes the image
+    assert count_params(model) == conv(3, 8) + 16 + conv(8, 16) + 32 + 16 * 10 + 10
+    assert model.min_input_size == 4  # two 2x2 poolings
+    assert model(torch.randn(2, 3, 4, 4)).shape == (2, 10)
+    with pytest.raises(ValueError, match="4x4"):
+        model(torch.randn(2, 3, 3, 3))
+
+
+@pytest.mark.parametrize(
+    "options, says",
+    [
+        ({"widths": (32, 64), "convs": (1, 2, 2)}, "one entry of convs per stage"),
+        ({"widths": 64}, "widths must be positive whole numbers"),
+        ({"widths": (32, 0, 64)}, "widths must be"),
+        ({"convs": (1, 2.5, 2)}, "convs must be"),
+        ({"stem": -1}, "stem must be"),
+        ({"activation": "tanh"}, "activation must be one of relu, gelu, silu"),
+    ],
+)
+def test_bad_options_say_which(options: dict, says: str) -> None:
+    with pytest.raises(ConfigError, match=says):
+        create_model("speednet", **options)
+
+
+def test_cnnzoo_train_without_a_model_trains_speednet_with_its_tuned_settings(capsys) -> None:
+    assert DEFAULT_MODEL == "speednet"
+    assert main(["train", "--show-config"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("speednet with the 'fast' recipe:")
+    config = json.loads(out[out.index("{") :])
+    tuned = recipe_config("fast", "speednet")
+    assert config == tuned.to_dict()
+    # the speed-run settings: every training image, the test split evaluated each epoch,
+    # flip test-time augmentation; another normalised network keeps the general settings
+    assert (tuned.val_size, tuned.tta) == (0, True)
+    other = recipe_config("fast", "resnet20")
+    assert (other.val_size, other.tta) == (1 / 12, False)
