@@ -33,7 +33,7 @@ browser:
 # 5 minutes on 2 cores) and print their accuracy, size, cost and speed side by side.
 # Finished runs in runs/demo are reused; an interrupted one is resumed.
 demo: setup data
-	$(VENV)/bin/cnnzoo compare lenet5 resnet20 --epochs 4 --out runs/demo
+	$(VENV)/bin/cnnzoo compare lenet5 speednet resnet20 --epochs 4 --out runs/demo
 
 # -n auto: one worker per core, each with its share of the cores for PyTorch (tests/conftest.py);
 # a test file runs on one worker (loadfile), so its module fixtures are built once; the files

@@ -83,6 +83,13 @@ def test_bench_reports_every_precision_and_format(capsys: pytest.CaptureFixture[
     assert main(["bench", "lenet5", "--batch-size", "8", "--seconds", "0.05"]) == 0
     out = capsys.readouterr().out
     assert "train img/s" in out and "channels_last" in out
+    # a shape of a generic network: its own cost, not the default's
+    argv = ["bench", "speednet", "--option", "widths=[8,16,32]", "--option", "stem=0"]
+    assert main([*argv, "--batch-size", "8", "--seconds", "0.05", "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)["meta"]
+    small = cnnzoo.complexity("speednet", (1, 28, 28), widths=[8, 16, 32], stem=0).flops
+    assert got["mult_adds"] == small < cnnzoo.complexity("speednet", (1, 28, 28)).flops / 10
+    assert got["options"] == {"widths": [8, 16, 32], "stem": 0}
 
 
 def test_a_model_faster_than_every_probe_is_its_own_peak(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -136,8 +136,10 @@ def bench_model(
     device: str = "auto",
     precisions: tuple[str, ...] | None = None,
     min_time: float = 1.0,
+    options: dict | None = None,
 ) -> tuple[list[BenchRow], dict]:
-    """Training and inference images/s for each precision and memory format."""
+    """Training and inference images/s for each precision and memory format (``options``:
+    the model's builder options)."""
     from cnnzoo.cost import complexity
     from cnnzoo.models import model_info
 
@@ -150,7 +152,8 @@ def bench_model(
             dev.type == "cuda" and torch.cuda.is_bf16_supported()
         ):
             precisions += ("bf16",)
-    cost = complexity(name, input_size=(c, h, w), num_classes=num_classes)
+    options = options or {}
+    cost = complexity(name, input_size=(c, h, w), num_classes=num_classes, **options)
     flops_per_image = 2 * cost.flops  # multiply-adds -> FLOPs
     rows = []
     peaks = {}
@@ -160,7 +163,7 @@ def bench_model(
         measured = []
         for fmt in ("contiguous", "channels_last"):
             torch.manual_seed(0)
-            model = create_model(name, num_classes=num_classes, in_channels=c).to(dev)
+            model = create_model(name, num_classes=num_classes, in_channels=c, **options).to(dev)
             mf = torch.channels_last if fmt == "channels_last" else torch.contiguous_format
             model.to(memory_format=mf)
             x = torch.randn(batch_size, c, h, w, device=dev).to(memory_format=mf)
@@ -202,6 +205,7 @@ def bench_model(
             )  # fmt: skip
     meta = {
         "model": name,
+        "options": options,
         "input": [c, h, w],
         "batch_size": batch_size,
         "device": str(dev),

@@ -310,6 +310,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     rows, meta = bench_model(
         args.model, input_size=args.input, batch_size=args.batch_size,
         num_classes=args.num_classes, device=args.device, min_time=args.seconds,
+        options=dict(args.option or ()),
     )  # fmt: skip
     if args.format == "json":
         print(json.dumps({"meta": meta, "rows": [r.to_dict() for r in rows]}, indent=2))
@@ -424,6 +425,10 @@ def _add_bench_runs(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--seconds", type=positive_float, default=1.0, help="time per measurement")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument(
+        "--option", action="append", type=key_value, metavar="KEY=VALUE",
+        help="model option, e.g. --option 'widths=[32,64,128]' (repeatable)",
+    )  # fmt: skip
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser(
