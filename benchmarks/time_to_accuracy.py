@@ -112,10 +112,11 @@ def report(record: dict, seeds: list[int], plot: Path | None) -> str:
         if not runs:
             continue
         model = runs[0]["config"]["model"]
+        args = list(runs[0]["args"])
+        args[args.index("--seed") + 1] = "SEED"
         lines += [
-            f"### {which}: {model}, `cnnzoo train {' '.join(runs[0]['args'][:1])} "
-            f"{' '.join(a for a in runs[0]['args'][1:] if a != str(runs[0]['config']['seed']))}`"
-            f" ({runs[0]['config']['epochs']} epochs, batch {runs[0]['config']['batch_size']}, "
+            f"### {which}: {model}, `cnnzoo train {' '.join(args)}` "
+            f"({runs[0]['config']['epochs']} epochs, batch {runs[0]['config']['batch_size']}, "
             f"{runs[0]['precision']})",
             "",
             "| seed | test accuracy by epoch (s since start: accuracy) | final | wall | "
@@ -137,8 +138,9 @@ def report(record: dict, seeds: list[int], plot: Path | None) -> str:
         m = med[which]
         lines += [
             "",
-            f"median of {m['n']} seeds: final test accuracy {m['final']:.4f} after "
-            f"{m['wall']:.0f} s; to 93%: {fmt_t(m[0.93])}; to 94%: {fmt_t(m[0.94])}",
+            f"median of {m['n']} seed{'s' if m['n'] > 1 else ''}: final test accuracy "
+            f"{m['final']:.4f} after {m['wall']:.0f} s; to 93%: {fmt_t(m[0.93])}; to 94%: "
+            f"{fmt_t(m[0.94])}",
             "",
         ]
     if "new" in med:
@@ -171,18 +173,23 @@ def draw(record: dict, seeds: list[int], path: Path) -> None:
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    lowest = 1.0
     for which, colour in (("new", "tab:blue"), ("baseline", "tab:gray")):
         for i, s in enumerate(seeds):
             r = record.get(f"{which}/{s}")
             if r is None:
                 continue
             xs, ys = zip(*r["curve"], strict=True) if r["curve"] else ((), ())
+            lowest = min(lowest, *ys)
             label = f"{which}: {r['config']['model']}" if i == 0 else None
             ax.plot(xs, ys, marker="o", ms=3, color=colour, alpha=0.8, label=label)
     for acc, limit in TARGETS:
-        ax.axhline(acc, color="tab:red", lw=0.8, ls="--")
-        ax.axvline(limit, color="tab:red", lw=0.8, ls=":")
-    ax.set_ylim(0.85, 0.96)
+        ax.plot([0, limit], [acc, acc], color="tab:red", lw=0.8, ls="--")
+        ax.plot([limit, limit], [0, acc], color="tab:red", lw=0.8, ls="--")
+        ax.annotate(f"target: {acc:.0%} by {limit:.0f} s", (limit, acc), fontsize=8,
+                    xytext=(-3, 3), textcoords="offset points", color="tab:red", ha="right")  # fmt: skip
+    ax.set_ylim(max(0.5, min(0.85, lowest - 0.01)), 0.96)
+    ax.set_xlim(left=0)
     ax.set_xlabel("wall time since the process started (s)")
     ax.set_ylabel("test accuracy")
     ax.set_title(f"Fashion-MNIST, time to accuracy ({cpu_name()}, {os.cpu_count()} cores)")
