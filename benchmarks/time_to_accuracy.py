@@ -186,8 +186,10 @@ def draw(record: dict, seeds: list[int], path: Path) -> None:
     for acc, limit in TARGETS:
         ax.plot([0, limit], [acc, acc], color="tab:red", lw=0.8, ls="--")
         ax.plot([limit, limit], [0, acc], color="tab:red", lw=0.8, ls="--")
-        ax.annotate(f"target: {acc:.0%} by {limit:.0f} s", (limit, acc), fontsize=8,
-                    xytext=(-3, 3), textcoords="offset points", color="tab:red", ha="right")  # fmt: skip
+        ax.annotate(
+            f"target: {acc:.0%} by {limit:.0f} s", (limit, acc), fontsize=8, xytext=(-3, 3),
+            textcoords="offset points", color="tab:red", ha="right",
+        )  # fmt: skip
     ax.set_ylim(max(0.5, min(0.85, lowest - 0.01)), 0.96)
     ax.set_xlim(left=0)
     ax.set_xlabel("wall time since the process started (s)")
