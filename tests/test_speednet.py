@@ -4,6 +4,7 @@ recipe that trains it by default (``cnnzoo train`` with no model)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,6 +15,7 @@ from cnnzoo.cli import main
 from cnnzoo.errors import ConfigError
 from cnnzoo.train import recipe_config
 from cnnzoo.train.recipes import DEFAULT_MODEL
+from test_train import make_folder
 
 
 def conv(c_in: int, c_out: int) -> int:
@@ -75,3 +77,14 @@ def test_cnnzoo_train_without_a_model_trains_speednet_with_its_tuned_settings(ca
     assert (tuned.val_size, tuned.tta) == (0, True)
     other = recipe_config("fast", "resnet20")
     assert (other.val_size, other.tta) == (1 / 12, False)
+
+
+def test_resume_without_a_model_resumes_the_runs_own(tmp_path: Path, capsys) -> None:
+    data = make_folder(tmp_path / "data", {"train": 8, "test": 4})
+    flags = ["--data", str(data), "--val-size", "0", "--batch-size", "8", "--quiet"]
+    out = tmp_path / "run"
+    assert main(["train", "lenet5_bn", "--epochs", "1", "--out", str(out), *flags]) == 0
+    # the run's model (lenet5_bn), not speednet, is taken up again and trained a second epoch
+    assert main(["train", "--epochs", "2", "--out", str(out), "--resume", *flags]) == 0
+    assert json.loads((out / "eval.json").read_text())["epochs"] == 2
+    assert json.loads((out / "config.json").read_text())["model"] == "lenet5_bn"

@@ -108,11 +108,23 @@ def _stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, interrupt)
 
 
+def _resumed_model(args: argparse.Namespace) -> str | None:
+    """The model of the run in ``--out`` when ``--resume`` is given (None if unreadable: the
+    trainer then says what is wrong with the folder)."""
+    if not (args.resume and args.out):
+        return None
+    try:
+        model = json.loads((Path(args.out) / "config.json").read_text()).get("model")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return model if isinstance(model, str) else None
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    if args.model is None:
+    if args.model is None:  # the run's own model when resuming one, else the recipe's network
         from cnnzoo.train.recipes import DEFAULT_MODEL
 
-        args.model = DEFAULT_MODEL
+        args.model = _resumed_model(args) or DEFAULT_MODEL
     if args.nproc and not args.show_config:  # torchrun runs this command in N processes
         from cnnzoo.cli_launch import launch_local
 
