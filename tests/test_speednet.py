@@ -4,6 +4,7 @@ recipe that trains it by default (``cnnzoo train`` with no model)."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -83,7 +84,14 @@ def test_resume_without_a_model_resumes_the_runs_own(tmp_path: Path, capsys) -> 
     data = make_folder(tmp_path / "data", {"train": 8, "test": 4})
     flags = ["--data", str(data), "--val-size", "0", "--batch-size", "8", "--quiet"]
     out = tmp_path / "run"
+    t0 = time.time()
     assert main(["train", "lenet5_bn", "--epochs", "1", "--out", str(out), *flags]) == 0
+    t1 = time.time()
+    # each epoch's row carries the Unix time its evaluation ended (time to accuracy)
+    row = json.loads((out / "metrics.jsonl").read_text())
+    assert t0 < row["time"] < t1
+    # fp32 on a CPU runs in channels_last
+    assert json.loads((out / "eval.json").read_text())["channels_last"] is True
     # the run's model (lenet5_bn), not speednet, is taken up again and trained a second epoch
     assert main(["train", "--epochs", "2", "--out", str(out), "--resume", *flags]) == 0
     assert json.loads((out / "eval.json").read_text())["epochs"] == 2

@@ -12,7 +12,12 @@ import cnnzoo
 from cnnzoo.bench import bench_model, matmul_peak
 from cnnzoo.cli import main
 from cnnzoo.train import load_checkpoint, predict_images, train
-from cnnzoo.train.device import cpu_supports_bf16, pick_device, pick_precision
+from cnnzoo.train.device import (
+    cpu_supports_bf16,
+    pick_channels_last,
+    pick_device,
+    pick_precision,
+)
 from cnnzoo.train.ema import ModelEMA
 from test_train import make_folder, tiny
 
@@ -57,6 +62,11 @@ def test_precision_follows_the_device() -> None:
     with pytest.raises(ValueError, match="GPUs"):
         pick_precision(cpu, "fp16")
     assert pick_device("cpu").type == "cpu"
+    # channels_last: on a CPU in every precision, on a GPU under autocast; an explicit choice wins
+    cuda = torch.device("cuda")
+    assert pick_channels_last("fp32", None, cpu) and pick_channels_last("bf16", None, cpu)
+    assert not pick_channels_last("fp32", None, cuda) and pick_channels_last("bf16", None, cuda)
+    assert not pick_channels_last("fp32", False, cpu) and pick_channels_last("fp32", True, cuda)
     if not torch.cuda.is_available():
         assert pick_device().type == "cpu"
         with pytest.raises(ValueError, match="no CUDA GPU"):
