@@ -36,6 +36,12 @@ def test_parameters_and_multiply_adds_by_hand() -> None:
     macs += 7 * 7 * (conv(128, 128) + conv(128, 256)) + 3 * 3 * conv(256, 256) + fc
     assert complexity(model, (1, 28, 28)).flops == macs
     assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+    # the pooling straight after a stage's first convolution: batch norm, the activation and
+    # the second convolution run on a quarter of the pixels
+    stages = [m for m in model.features if isinstance(m, torch.nn.Sequential)]
+    assert [type(m).__name__ for m in stages[1]] == [
+        "Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU", "Conv2d", "BatchNorm2d", "ReLU",
+    ]  # fmt: skip
 
 
 def test_no_stem_and_the_smallest_input() -> None:
