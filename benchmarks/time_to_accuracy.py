@@ -200,6 +200,18 @@ def draw(record: dict, seeds: list[int], path: Path) -> None:
     save_figure(fig, path)
 
 
+def load_record(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        record = json.loads(path.read_text())
+    except ValueError as e:
+        raise SystemExit(f"{path} is not valid JSON ({e}): fix or move it") from None
+    if not isinstance(record, dict):
+        raise SystemExit(f"{path} should hold an object of runs: fix or move it")
+    return record
+
+
 def main() -> None:
     sys.path.insert(0, str(HERE.parent / "src"))
     from cnnzoo.train.recipes import DEFAULT_MODEL
@@ -218,7 +230,7 @@ def main() -> None:
         "another --record for such experiments",
     )  # fmt: skip
     args = ap.parse_args()
-    record = json.loads(args.record.read_text()) if args.record.exists() else {}
+    record = load_record(args.record)
     if not args.report_only:
         for seed in args.seeds:
             for which in ("baseline", "new"):
@@ -234,7 +246,7 @@ def main() -> None:
                 r = run_once(cmd, keep)
                 print(f"    final {r['final_acc']:.4f} after {r['wall']:.0f} s; to 93%: "
                       f"{fmt_t(time_to(r['curve'], 0.93))}", flush=True)  # fmt: skip
-                record = json.loads(args.record.read_text()) if args.record.exists() else {}
+                record = load_record(args.record)  # another invocation may have added runs
                 record[key] = r
                 tmp = args.record.with_suffix(".tmp")
                 tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
