@@ -5,7 +5,8 @@ The model is ``resnet18_d2l`` on Fashion-MNIST resized to 96x96 (D2L §8.6).
 - baseline, the book's loop: fp32, NCHW, a torchvision ``DataLoader`` over PIL images with
   per-image ``Resize(96)`` + ``ToTensor`` (4 workers, as d2l's ``FashionMNIST`` uses), plain SGD;
 - cnnzoo: the in-memory ``BatchLoader`` (batched resize and normalisation) and the trainer's
-  step — bf16 autocast + channels_last where the CPU supports bf16 (fp32 otherwise).
+  step — bf16 autocast where the CPU supports bf16 (fp32 otherwise), channels_last (the
+  trainer's choice: always on a CPU).
 
 Both train the same network from the same initial weights with batch 128 for ``--seconds``
 each (after warm-up) and print images/s and the ratio. Target: ratio >= 2.
@@ -24,7 +25,7 @@ from PIL import Image
 
 import cnnzoo
 from cnnzoo.data import Augment, BatchLoader, load_dataset
-from cnnzoo.train.device import autocast_context, pick_precision
+from cnnzoo.train.device import autocast_context, pick_channels_last, pick_precision
 
 
 class PILFashion(torch.utils.data.Dataset):
@@ -93,7 +94,7 @@ def main() -> None:
     # --- cnnzoo
     device = torch.device("cpu")
     precision = pick_precision(device)
-    channels_last = precision != "fp32"
+    channels_last = pick_channels_last(precision, device=device)  # the trainer's choice
     ours_loader = BatchLoader(
         ds, batch_size=args.batch_size, shuffle=True, seed=0, augment=Augment(resize=96),
         channels_last=channels_last, drop_last=True,
