@@ -46,6 +46,7 @@ LAYERS: dict[str, int] = {
     "cnnzoo.cli": 7,
     "cnnzoo.cli_args": 7,
     "cnnzoo.cli_train": 7,
+    "cnnzoo.cli_bench": 7,
     "cnnzoo.cli_launch": 7,
     "cnnzoo.cli_sweep": 7,
     "cnnzoo.cli_claims": 7,
