@@ -178,10 +178,12 @@ def write_report(record: dict, path: Path, images: int, batch: int) -> None:
         f"trainer picks for it, and tested on the 10,000 test images. Loss start/end: the mean "
         f"training loss of the first and the last window of steps (chance: ln 10 = 2.303). "
         f"Learned: test accuracy >= {TARGET} and not diverged. Img/s and wall time marked "
-        f"with † were measured while another job shared the machine (the run had "
-        f"{MIN_CPU_SHARE:.0%}-{IDLE_CPU_SHARE:.0%} of the CPU time an idle machine gives; "
-        f"below {MIN_CPU_SHARE:.0%} a model is trained again): they understate its speed by "
-        f"about that much. Those marked ‡ ran in the NCHW layout, the trainer's fp32 default "
+        f"with † come from a run whose CPU time was {MIN_CPU_SHARE:.0%}-{IDLE_CPU_SHARE:.0%} "
+        f"of its wall time x threads (below {MIN_CPU_SHARE:.0%} a model is trained again): "
+        f"either another job shared the machine for a while (my own test runs, during the "
+        f"VGGs) or the run has long single-threaded stretches (the loader resizing to "
+        f"224x224): they may understate the model's speed by up to that much. Those marked "
+        f"‡ ran in the NCHW layout, the trainer's fp32 default "
         f"when they were recorded; the rest in channels_last, its CPU default since (1.2-1.35x "
         f"faster training steps on an AVX2 CPU, benchmarks/RESULTS.md).",
         "",
