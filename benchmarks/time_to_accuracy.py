@@ -60,6 +60,8 @@ def train_args(which: str, new_model: str, seed: int, extra: list[str]) -> list[
 
 def run_once(args: list[str], keep: Path | None) -> dict:
     """One ``cnnzoo train`` process, timed from just before it starts to its exit."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
     out = (keep or Path(tempfile.mkdtemp())) / "run"
     if out.exists():
         shutil.rmtree(out)
