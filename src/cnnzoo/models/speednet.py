@@ -119,8 +119,8 @@ def speednet(
     accuracy per epoch (benchmarks/RESULTS.md, "Speed", has every trial):
 
     - the training step's speed first (batch 256, channels_last): widths 64-128-256 run at
-      420-730 images/s (one epoch 82-144 s: two to four epochs in 5 minutes), 32-64-128 at
-      1,450 (stem 16, two convolutions in stages 2 and 3) to 2,360 (one each, no stem);
+      340-650 images/s (one epoch 92-175 s: two to three epochs in 5 minutes), 32-64-128 at
+      1,330 (stem 16, two convolutions in stages 2 and 3) to 2,370 (one each, no stem);
     - then accuracy for the time: with one convolution per stage and no augmentation the
       network overfits (92.1% after 12 epochs, training accuracy 99%); with two and the
       recipe's augmentation, 93.1% after 6 epochs, 93.8% after 8; without the stem, 8
