@@ -25,7 +25,6 @@ import argparse
 import fnmatch
 import json
 import os
-import platform
 import shutil
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ from pathlib import Path
 import torch
 
 import cnnzoo
+from cnnzoo.bench import cpu_name
 from cnnzoo.cost import complexity
 from cnnzoo.train import Trainer, recipe_config
 from cnnzoo.train.recipes import auto_input_size, network_traits
@@ -145,16 +145,6 @@ def cpu_seconds() -> float:
     return t.user + t.system
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def verdict(r: dict) -> str:
     if r["status"] != "finished":
         return f"no: {r['status']}"
@@ -180,7 +170,7 @@ def write_report(record: dict, path: Path, images: int, batch: int) -> None:
         f"Learned: test accuracy >= {TARGET} and not diverged. Img/s and wall time marked "
         f"with † come from a run whose CPU time was {MIN_CPU_SHARE:.0%}-{IDLE_CPU_SHARE:.0%} "
         f"of its wall time x threads (below {MIN_CPU_SHARE:.0%} a model is trained again): "
-        f"either another job shared the machine for a while (my own test runs, during the "
+        f"either another job shared the machine for a while (test runs, during the "
         f"VGGs) or the run has long single-threaded stretches (the loader resizing to "
         f"224x224): they may understate the model's speed by up to that much. Those marked "
         f"‡ ran in the NCHW layout, the trainer's fp32 default "

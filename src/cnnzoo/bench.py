@@ -5,6 +5,7 @@ precision and memory format."""
 from __future__ import annotations
 
 import functools
+import platform
 import time
 from dataclasses import asdict, dataclass
 
@@ -15,9 +16,22 @@ from cnnzoo.models import create_model
 from cnnzoo.train.device import autocast_context, cpu_supports_bf16, pick_device
 
 __all__ = [
-    "BenchRow", "Peak", "bench_model", "conv_flops", "conv_throughput", "machine_peak",
-    "matmul_peak", "seconds_per_call",
+    "BenchRow", "Peak", "bench_model", "conv_flops", "conv_throughput", "cpu_name",
+    "machine_peak", "matmul_peak", "seconds_per_call",
 ]  # fmt: skip
+
+
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), for records of measurements."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
 
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
