@@ -63,6 +63,7 @@ def test_no_stem_and_the_smallest_input() -> None:
         ({"widths": (32, 0, 64)}, "widths must be"),
         ({"convs": (1, 2.5, 2)}, "convs must be"),
         ({"stem": -1}, "stem must be"),
+        ({"stem": "wide"}, "stem must be"),
         ({"activation": "tanh"}, "activation must be one of relu, gelu, silu"),
     ],
 )

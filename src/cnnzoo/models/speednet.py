@@ -54,7 +54,8 @@ class SpeedNet(ZooModel):
                 f"speednet needs one entry of convs per stage: widths {list(widths)} has "
                 f"{len(widths)} stages, convs {list(convs)} has {len(convs)}"
             )
-        stem = _counts("stem", [stem + 1])[0] - 1  # 0: no stem convolution
+        if isinstance(stem, bool) or not isinstance(stem, int) or stem < 0:
+            raise ConfigError(f"speednet stem must be a whole number >= 0 (0: none), got {stem!r}")
         if activation not in _ACTIVATIONS:
             raise ConfigError(
                 f"speednet activation must be one of {', '.join(_ACTIVATIONS)}, not {activation!r}"
