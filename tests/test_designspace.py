@@ -8,6 +8,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import torch
 
 import cnnzoo
 from cnnzoo.cost import anynet_complexity
@@ -35,9 +36,11 @@ from cnnzoo.designspace.analysis import (
     edf_curve,
     fit_regnet_widths,
     fit_widths,
+    pareto_front,
     quantized_widths,
 )
-from cnnzoo.designspace.spaces import SPACES
+from cnnzoo.designspace.spaces import SPACES, ModelSpec
+from cnnzoo.designspace.sweep import config_text, trial_config
 from cnnzoo.models import anynet as anynet_module
 from cnnzoo.models.anynet_config import (
     REGNET_PARAMS,
@@ -431,3 +434,83 @@ def test_the_registered_anynet_takes_a_json_config() -> None:
         AnyNetConfig.from_dict(data | {"depth": 3})
     with pytest.raises(ValueError, match="bad AnyNet stage"):
         AnyNetConfig.from_dict({"stem_width": 32, "stages": [{"depth": 1, "widht": 8}]})
+
+
+# --------------------------------------------------------------------------- generic networks
+
+
+def _speednet_by_hand(widths: list[int], convs: list[int], stem: int) -> tuple[int, int]:
+    """(multiply-adds, parameters) of a SpeedNet at 1x28x28, 10 classes, counted by hand."""
+    macs = params = 0
+    c_in, side = 1, 28
+    if stem:
+        macs += side * side * 9 * stem
+        params += 9 * stem + 2 * stem
+        c_in = stem
+    for w, n in zip(widths, convs, strict=True):
+        macs += side * side * 9 * c_in * w  # the first convolution, before its pooling
+        side //= 2
+        macs += (n - 1) * side * side * 9 * w * w
+        params += 9 * c_in * w + (n - 1) * 9 * w * w + 2 * w * n
+        c_in = w
+    return macs + 10 * c_in + 10, params + 10 * c_in + 10
+
+
+def test_the_speednet_space_draws_options_costed_as_by_hand() -> None:
+    stats = SampleStats()
+    cands = sample_configs(
+        "speednet", 12, "5M:30M", input_size=SMALL, num_classes=10, seed=3, stats=stats
+    )
+    assert len({c.config for c in cands}) == 12 and stats.drawn == 12 + stats.out_of_window + (
+        stats.duplicates + stats.invalid
+    )
+    for c in cands:
+        assert isinstance(c.config, ModelSpec) and c.config.model == "speednet"
+        o = c.config.kwargs
+        assert o["widths"] == sorted(o["widths"]) and len(o["widths"]) == 3  # 3 stages at 28x28
+        assert all(16 <= w <= 256 and w % 8 == 0 for w in o["widths"])  # the space's ranges
+        assert all(1 <= d <= 4 for d in o["convs"]) and o["stem"] in (0, 8, 16, 32)
+        assert 5e6 <= c.cost.flops <= 30e6
+        assert (c.cost.flops, c.cost.params) == _speednet_by_hand(**o)
+        assert c.params["w2"] == o["widths"][1] and c.params["d3"] == o["convs"][2]
+        assert c.params["depth"] == sum(o["convs"]) + (o["stem"] > 0)
+    again = sample_configs("speednet", 12, "5M:30M", input_size=SMALL, num_classes=10, seed=3)
+    assert [c.config for c in again] == [c.config for c in cands]
+    # a range given by hand replaces the space's own default
+    wide = sample_configs(
+        "speednet", 5, None, input_size=SMALL, num_classes=10,
+        ranges=get_space("speednet").ranges(SMALL, width=(264, 512)),
+    )  # fmt: skip
+    assert all(min(c.config.kwargs["widths"]) >= 264 for c in wide)
+
+
+def test_a_generic_draw_trains_the_network_it_names() -> None:
+    spec = ModelSpec.of("speednet", widths=[16, 32], convs=(1, 2), stem=8)
+    assert spec == ModelSpec.of("speednet", stem=8, convs=[1, 2], widths=(16, 32))  # hashable
+    assert spec.to_dict() == {
+        "model": "speednet", "options": {"convs": [1, 2], "stem": 8, "widths": [16, 32]}
+    }  # fmt: skip
+    cfg = trial_config(spec.to_dict(), data="fashion-mnist", epochs=1)
+    assert cfg["model"] == "speednet" and cfg["model_options"] == spec.kwargs
+    model = cnnzoo.create_model(cfg["model"], **cfg["model_options"])
+    convs = [m.out_channels for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs == [8, 16, 32, 32]
+    anynet = trial_config({"stem_width": 8, "stages": [{"depth": 1, "width": 8}]})
+    assert anynet["model"] == "anynet" and anynet["model_options"]["zero_init_last_bn"]
+    assert config_text(spec.to_dict()) == "convs=1-2 stem=8 widths=16-32"
+    assert config_text(
+        {"stem_width": 8, "stages": [
+            {"depth": 1, "width": 8, "bottleneck_ratio": 1, "group_width": 8},
+            {"depth": 2, "width": 16, "bottleneck_ratio": 1, "group_width": 8},
+        ]}
+    ) == "d=1-2 w=8-16 b=1-1 g=8-8"  # fmt: skip
+
+
+def test_pareto_front_by_hand() -> None:
+    # (error, seconds): c is beaten by b on both; e ties d's time with a higher error; f has no
+    # time; a is the fastest, d the most accurate
+    errors = [0.30, 0.20, 0.25, 0.10, 0.15, 0.01]
+    times = [1.0, 2.0, 3.0, 5.0, 5.0, math.nan]
+    assert pareto_front(errors, times) == [0, 1, 3]
+    assert pareto_front([0.2, 0.2], [1.0, 2.0]) == [0]  # the same error, later: beaten
+    assert pareto_front([], []) == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -177,12 +178,13 @@ def test_cli_run_status_and_analyze(
     data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     dirs = []
-    for space in ("anynetx_a", "anynetx_e"):
+    for space in ("anynetx_a", "anynetx_e", "speednet"):
         out = tmp_path / space
+        width = "[16,64]" if space == "speednet" else "[8,64]"
         args = [
             "sweep", "run", "--space", space, "--n", "5", "--flops", ":3M", "--data", str(data),
             "--epochs", "1", "--max-steps", "2", "--train-opt", "batch_size=16",
-            "--range", "width=[8,64]", "--range", "depth=[1,3]", "--workers", "2",
+            "--range", f"width={width}", "--range", "depth=[1,3]", "--workers", "2",
             "--threads", "1", "--out", str(out), "--quiet",
         ]  # fmt: skip
         assert main(args) == 0
@@ -190,14 +192,33 @@ def test_cli_run_status_and_analyze(
         dirs.append(out)
     assert main(["sweep", "status", str(dirs[0])]) == 0
     assert "5 done" in capsys.readouterr().out
+    # a generic network's sweep trains the network it drew, with the options it drew
+    assert main(["sweep", "status", str(dirs[2])]) == 0
+    best = r"trial \d+: convs=\d-\d-\d stem=\d+ widths=\d+-\d+-\d+"
+    assert re.search(best, capsys.readouterr().out)
+    trial = json.loads((dirs[2] / "trials" / "00000" / "config.json").read_text())
+    assert trial["model"] == "speednet"
+    assert (
+        trial["model_options"]
+        == SweepStore(dirs[2] / "sweep.sqlite").trials()[0]["config"]["options"]
+    )
     report = tmp_path / "report"
     assert main(["sweep", "analyze", *map(str, dirs), "--out", str(report), "--top", "2"]) == 0
     md = (report / "report.md").read_text()
-    for name in ("edf.png", "edf_normalized.png", "bootstrap.png", "widths.png"):
+    for name in ("edf.png", "edf_normalized.png", "bootstrap.png", "widths.png", "time.png"):
         assert (report / name).read_bytes()[:4] == b"\x89PNG", name
         assert f"]({name})" in md
     assert (report / "params_anynetx_a.png").exists() and (report / "params_anynetx_e.png").exists()
+    assert (report / "params_speednet.png").exists()
     assert "anynetx_e" in md and "dominates" in md and "95% interval" in md
+    # the Pareto front names each network; the width fit is for the AnyNet sweeps only
+    assert "| speednet |" in md.split("Error against training time")[1].split("##")[0]
+    assert "| speednet |" not in md.split("Block widths of the best models")[1]
+    # a sweep of generic networks alone: no width section
+    alone = tmp_path / "alone"
+    assert main(["sweep", "analyze", str(dirs[2]), "--out", str(alone)]) == 0
+    assert "Block widths" not in (alone / "report.md").read_text()
+    assert (alone / "time.png").exists() and not (alone / "widths.png").exists()
     assert "<img src='edf.png'" in (report / "report.html").read_text()
     assert main(["sweep", "spaces"]) == 0
     assert "regnety" in capsys.readouterr().out

@@ -73,7 +73,7 @@ def cmd_sweep_spaces(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep_status(args: argparse.Namespace) -> int:
-    from cnnzoo.designspace.sweep import sweep_store
+    from cnnzoo.designspace.sweep import config_text, sweep_store
 
     store = sweep_store(args.dir)
     spec = store.spec() or {}
@@ -88,7 +88,7 @@ def cmd_sweep_status(args: argparse.Namespace) -> int:
         best = min(done, key=lambda t: t["error"])
         wall = sum(t["wall_time"] or 0 for t in done)
         print(
-            f"best error {best['error']:.4f} (trial {best['idx']}); "
+            f"best error {best['error']:.4f} (trial {best['idx']}: {config_text(best['config'])}); "
             f"{wall / len(done):.1f}s per trial on average"
         )
     for t in trials:

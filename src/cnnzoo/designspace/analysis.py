@@ -15,6 +15,9 @@ bootstrap of the best error, and the linear fit of block widths.
   errors e_(1) ≤ … ≤ e_(n) the exact law of that minimum is
   P(min ≥ e_(k)) = ((n − k + 1) / n)^m, which :func:`bootstrap_best_exact` gives and the tests
   check the Monte-Carlo against.
+- **Pareto front** of error against time: the models no other model beats on both (lower or
+  equal error and time, one strictly lower) — the candidates of a search for time to
+  accuracy, where neither the cheapest nor the most accurate model need be the answer.
 - **Width fit**: for one network, least squares of its per-block widths w_j (block index j from
   0) on the line w_0 + w_a·j, the derived w_m (the geometric mean ratio of consecutive stage
   widths), and the fit error e_fit = mean_j |log(w_j / (w_0 + w_a·j))| (a line that falls
@@ -51,6 +54,7 @@ __all__ = [
     "edf_curve",
     "fit_regnet_widths",
     "fit_widths",
+    "pareto_front",
     "quantized_widths",
 ]
 
@@ -391,3 +395,19 @@ def dominance(
         float(np.median(ea)),
         float(np.median(eb)),
     )
+
+
+def pareto_front(errors: Sequence[float], times: Sequence[float]) -> list[int]:
+    """Indices of the models on the front of (error, time), both to be low, ordered by time:
+    model i is on it unless some j has e_j <= e_i and t_j <= t_i with one of the two strictly
+    lower. Models with a non-finite time are left out."""
+    e = np.asarray(errors, dtype=float)
+    t = np.asarray(times, dtype=float)
+    order = sorted((i for i in range(len(e)) if np.isfinite(t[i])), key=lambda i: (t[i], e[i]))
+    front: list[int] = []
+    best = math.inf
+    for i in order:  # by time; a model joins if it errs less than every faster one
+        if e[i] < best:
+            front.append(i)
+            best = e[i]
+    return front

@@ -4,7 +4,11 @@ For sweeps S_1 … S_k (directories made by ``cnnzoo sweep run``): the error EDF
 (legend: n, min, mean, as in the papers' figures), the complexity-normalised EDFs, the
 bootstrap of the best error with its 95% interval, error vs each design parameter (scatter),
 block index vs width of the best models with their fitted line w_j = w_0 + w_a·j and derived
-w_m, and a verdict: which space's EDF dominates, over how much of the error range, by how much.
+w_m (AnyNet and RegNet sweeps), error against each trial's training time with the Pareto front
+(the search for time to accuracy), and a verdict: which space's EDF dominates, over how much of
+the error range, by how much.
+
+A little over 450 lines: one function per section of the report, in the report's order.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from cnnzoo.designspace.analysis import (
     dominance,
     edf_curve,
     fit_widths,
+    pareto_front,
 )
 from cnnzoo.designspace.sampling import format_count
-from cnnzoo.designspace.sweep import sweep_store
+from cnnzoo.designspace.sweep import config_text, sweep_store
 from cnnzoo.errors import ConfigError
 from cnnzoo.report import pyplot, save_figure
 
@@ -154,6 +159,34 @@ def _log_axis(axis, set_scale, base: int) -> None:
     set_scale("log", base=base)
     axis.set_major_formatter(ScalarFormatter() if base == 2 else EngFormatter())
     axis.set_minor_formatter(NullFormatter())
+
+
+def _train_seconds(s: SweepData) -> np.ndarray:
+    return np.array([t.get("train_time") or np.nan for t in s.trials], dtype=float)
+
+
+def _plot_time(sweeps: list[SweepData], path: Path) -> list[list]:
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    rows = []
+    for s in sweeps:
+        secs = _train_seconds(s)
+        (dots,) = ax.plot(secs, 100 * s.errors, "o", ms=4, alpha=0.5, label=s.label)
+        front = pareto_front(s.errors, secs)
+        ax.plot(secs[front], 100 * s.errors[front], "-", color=dots.get_color(), lw=1.5)
+        for i in front:
+            t = s.trials[i]
+            rows.append(
+                [s.label, t["idx"], _pct(s.errors[i]), f"{secs[i]:.1f}",
+                 format_count(t["flops"]), config_text(t["config"])]
+            )  # fmt: skip
+    ax.set(xlabel="training time of the trial (s)", ylabel="error (%)")
+    ax.set_title("error against time (line: the Pareto front)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    save_figure(fig, path)
+    plt.close(fig)
+    return rows
 
 
 def _best(s: SweepData, top: int) -> list[tuple[dict, float]]:
@@ -386,6 +419,27 @@ def write_sweep_report(
         _plot_params(s, out_dir / name)
         doc.img(name, f"{s.label}: error vs each design parameter")
 
+    doc.h("Error against training time")
+    front = _plot_time(sweeps, out_dir / "time.png")
+    doc.img("time.png", "error against each trial's training time")
+    doc.table(["sweep", "trial", "error", "train s", "flops", "network"], front)
+    doc.p(
+        "The Pareto front: the trials that no other trial of the sweep beats on both error and "
+        "training time (measured on the machine that ran the trial). A search for time to "
+        "accuracy picks from it; rerun the pick with the full recipe to confirm."
+    )
+
+    staged = [s for s in sweeps if all("stages" in t["config"] for t in s.trials)]
+    if staged:
+        _width_section(doc, staged, top, out_dir)
+
+    md = out_dir / "report.md"
+    md.write_text(doc.markdown())
+    (out_dir / "report.html").write_text(doc.html(title))
+    return md
+
+
+def _width_section(doc: _Doc, sweeps: list[SweepData], top: int, out_dir: Path) -> None:
     doc.h("Block widths of the best models")
     _, fit_rows, fits = _plot_widths(sweeps, top, out_dir / "widths.png")
     doc.img("widths.png", "block index vs width of the best models")
@@ -403,11 +457,6 @@ def write_sweep_report(
         "|log(w_j / (w_0 + w_a·j))|. Good networks of the refined spaces grow their widths "
         "roughly linearly, the observation behind RegNet."
     )
-
-    md = out_dir / "report.md"
-    md.write_text(doc.markdown())
-    (out_dir / "report.html").write_text(doc.html(title))
-    return md
 
 
 def _slug(s: str) -> str:

@@ -6,7 +6,9 @@ Each candidate is drawn from the space, fitted with pycls's width/group rule
 builds; :meth:`~cnnzoo.designspace.spaces.DesignSpace.sample` does it), costed by
 :func:`~cnnzoo.cost.analytic.anynet_complexity` (plain integer arithmetic from the config) and
 kept when its multiply-adds fall in the window and no earlier draw gave the same network. The
-same seed always gives the same list.
+same seed always gives the same list. A generic network's draw (a
+:class:`~cnnzoo.designspace.spaces.ModelSpec`) is costed by building it on the meta device
+(:func:`~cnnzoo.designspace.generic.spec_complexity`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cnnzoo.cost.analytic import Complexity, anynet_complexity
-from cnnzoo.designspace.spaces import DesignSpace, Draw, Ranges, get_space, ranges_for
+from cnnzoo.designspace.generic import spec_complexity
+from cnnzoo.designspace.spaces import (
+    DesignSpace,
+    Draw,
+    ModelSpec,
+    Ranges,
+    get_space,
+)
 from cnnzoo.errors import ConfigError
 from cnnzoo.fmt import human_count
 from cnnzoo.models.anynet_config import AnyNetConfig
@@ -81,7 +90,7 @@ def config_params(config: AnyNetConfig) -> dict[str, float]:
 class Candidate:
     """One sampled network: the fitted config, its cost and its design parameters."""
 
-    config: AnyNetConfig
+    config: AnyNetConfig | ModelSpec
     cost: Complexity
     params: dict[str, float]
 
@@ -114,25 +123,26 @@ def sample_configs(
     ranges: Ranges | None = None,
     seed: int = 0,
     max_draws: int | None = None,
-    exclude: set[AnyNetConfig] | None = None,
+    exclude: set[AnyNetConfig | ModelSpec] | None = None,
     stats: SampleStats | None = None,
 ) -> list[Candidate]:
     """``n`` distinct networks of ``space`` whose multiply-adds lie in ``flops`` (inclusive).
 
-    ``ranges`` default to :func:`ranges_for` the input size. Draws stop after ``max_draws``
-    (default ``max(100_000, 10_000 * n)``), and a window that admits too few networks then
-    raises a ``ValueError`` with what was rejected and why. ``exclude`` holds configs that do
-    not count (already sampled elsewhere). ``stats`` (a :class:`SampleStats`) is filled in.
+    ``ranges`` default to :func:`ranges_for` the input size with the space's own defaults.
+    Draws stop after ``max_draws`` (default ``max(100_000, 10_000 * n)``), and a window that
+    admits too few networks then raises a ``ValueError`` with what was rejected and why.
+    ``exclude`` holds configs that do not count (already sampled elsewhere). ``stats`` (a
+    :class:`SampleStats`) is filled in.
     """
     sp = get_space(space) if isinstance(space, str) else space
     window = parse_window(flops) if isinstance(flops, str) else flops
     lo, hi = window if window is not None else (0.0, math.inf)
     size = tuple(int(v) for v in input_size)
-    r = ranges or ranges_for(size)
+    r = ranges or sp.ranges(size)
     draw = Draw(seed)
     limit = max_draws if max_draws is not None else max(100_000, 10_000 * n)
     st = stats if stats is not None else SampleStats()
-    seen: set[AnyNetConfig] = set(exclude or ())
+    seen: set[AnyNetConfig | ModelSpec] = set(exclude or ())
     out: list[Candidate] = []
     t0 = time.perf_counter()
     while len(out) < n and st.drawn < limit:
@@ -143,8 +153,11 @@ def sample_configs(
             continue
         config = s.config
         try:
-            cost = anynet_complexity(config, size, num_classes)
-        except ValueError as e:  # e.g. an SE that rounds to nothing
+            if isinstance(config, ModelSpec):
+                cost = spec_complexity(config, size, num_classes)
+            else:
+                cost = anynet_complexity(config, size, num_classes)
+        except ValueError as e:  # e.g. an SE that rounds to nothing, a too-small input
             st.invalid += 1
             if len(st.rejected_examples) < 3:
                 st.rejected_examples.append(str(e))
@@ -157,7 +170,8 @@ def sample_configs(
             continue
         seen.add(config)
         params = dict(s.params) if s.params else {}
-        params |= {k: v for k, v in config_params(config).items() if k not in params}
+        if isinstance(config, AnyNetConfig):
+            params |= {k: v for k, v in config_params(config).items() if k not in params}
         out.append(Candidate(config, cost, params))
     st.accepted += len(out)
     st.seconds += time.perf_counter() - t0

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cnnzoo.designspace.executors import Executor, make_executor
 from cnnzoo.designspace.sampling import SampleStats, format_count, parse_window, sample_configs
-from cnnzoo.designspace.spaces import Ranges, get_space, ranges_for
+from cnnzoo.designspace.spaces import Ranges, get_space
 from cnnzoo.designspace.store import SweepStore
 from cnnzoo.errors import ConfigError, MissingError
 from cnnzoo.locking import directory_lock
@@ -31,6 +31,7 @@ __all__ = [
     "SWEEP_TRAIN_DEFAULTS",
     "SweepSpec",
     "SweepSummary",
+    "config_text",
     "run_sweep",
     "sweep_store",
     "trial_config",
@@ -126,16 +127,34 @@ def _data_shape(spec: SweepSpec) -> tuple[tuple[int, int, int], int]:
 
 
 def trial_config(config: dict, **fields: object) -> dict:
-    """The training of one sampled network (an ``AnyNetConfig.to_dict()``), as a
-    :class:`~cnnzoo.train.TrainConfig` dict: the short recipe (:data:`SWEEP_TRAIN_DEFAULTS`)
-    with ``fields`` (data, epochs, subset, seed, any TrainConfig field) on top."""
+    """The training of one sampled network (an ``AnyNetConfig.to_dict()``, or a generic
+    network's ``ModelSpec.to_dict()``), as a :class:`~cnnzoo.train.TrainConfig` dict: the short
+    recipe (:data:`SWEEP_TRAIN_DEFAULTS`) with ``fields`` (data, epochs, subset, seed, any
+    TrainConfig field) on top."""
     from cnnzoo.train import TrainConfig
 
-    base = SWEEP_TRAIN_DEFAULTS | {
-        "model": "anynet",
-        "model_options": {"config": config, "zero_init_last_bn": True},
-    }
-    return TrainConfig.from_dict(base | fields).to_dict()
+    if "model" in config:  # a generic network: its own options, its own init
+        model = {"model": config["model"], "model_options": dict(config.get("options") or {})}
+    else:
+        model = {"model": "anynet", "model_options": {"config": config, "zero_init_last_bn": True}}
+    return TrainConfig.from_dict(SWEEP_TRAIN_DEFAULTS | model | fields).to_dict()
+
+
+def config_text(config: dict) -> str:
+    """A sampled network in one line: a generic network's options, an AnyNet's stages."""
+    if "model" in config:
+        opts = config.get("options") or {}
+        return " ".join(f"{k}={_compact(v)}" for k, v in opts.items())
+    st = config.get("stages", [])
+    return " ".join(
+        f"{key}={_compact([x[field] for x in st])}"
+        for key, field in (("d", "depth"), ("w", "width"), ("b", "bottleneck_ratio"),
+                           ("g", "group_width"))
+    )  # fmt: skip
+
+
+def _compact(v: object) -> str:
+    return "-".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
 
 
 def _train_config(spec: SweepSpec, config: dict) -> dict:
@@ -153,7 +172,7 @@ def _train_config(spec: SweepSpec, config: dict) -> dict:
 
 def _create(spec: SweepSpec, store: SweepStore, log: Callable[[str], None]) -> SampleStats:
     input_size, num_classes = _data_shape(spec)
-    ranges = ranges_for(input_size, spec.num_stages)
+    ranges = get_space(spec.space).ranges(input_size, spec.num_stages)
     if spec.ranges:
         ranges = Ranges.from_dict(ranges.to_dict() | spec.ranges)
     stats = SampleStats()
@@ -184,7 +203,11 @@ def _create(spec: SweepSpec, store: SweepStore, log: Callable[[str], None]) -> S
         "num_classes": num_classes,
         "resolved_ranges": ranges.to_dict(),
         "kind": get_space(spec.space).kind,
-        "train": {k: v for k, v in _train_config(spec, {}).items() if k != "model_options"},
+        "train": {
+            k: v
+            for k, v in _train_config(spec, trials[0]["config"]).items()
+            if k != "model_options"
+        },
     }
     store.create(full, trials)
     log(
