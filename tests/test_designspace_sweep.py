@@ -193,9 +193,15 @@ def test_cli_run_status_and_analyze(
     assert main(["sweep", "status", str(dirs[0])]) == 0
     assert "5 done" in capsys.readouterr().out
     # a generic network's sweep trains the network it drew, with the options it drew
-    assert main(["sweep", "status", str(dirs[2])]) == 0
+    assert main(["sweep", "status", str(dirs[2]), "--top", "3"]) == 0
     best = r"trial \d+: convs=\d-\d-\d stem=\d+ widths=\d+-\d+-\d+"
-    assert re.search(best, capsys.readouterr().out)
+    out = capsys.readouterr().out
+    assert re.search(best, out)
+    rows = [r.split() for r in out.splitlines() if re.match(r"\s+\d+\s+\d+\.\d\d%", r)]
+    assert len(rows) == 3 and [float(r[1][:-1]) for r in rows] == sorted(
+        float(r[1][:-1]) for r in rows
+    )  # the best three, best first
+    assert all(r[4].startswith("convs=") for r in rows)
     trial = json.loads((dirs[2] / "trials" / "00000" / "config.json").read_text())
     assert trial["model"] == "speednet"
     assert (

@@ -73,6 +73,7 @@ def cmd_sweep_spaces(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep_status(args: argparse.Namespace) -> int:
+    from cnnzoo.designspace.sampling import format_count
     from cnnzoo.designspace.sweep import config_text, sweep_store
 
     store = sweep_store(args.dir)
@@ -91,6 +92,14 @@ def cmd_sweep_status(args: argparse.Namespace) -> int:
             f"best error {best['error']:.4f} (trial {best['idx']}: {config_text(best['config'])}); "
             f"{wall / len(done):.1f}s per trial on average"
         )
+    if args.top and done:
+        print(f"{'trial':>5}  {'error':>6}  {'train s':>7}  {'flops':>7}  network")
+        for t in sorted(done, key=lambda t: t["error"])[: args.top]:
+            secs = f"{t['train_time']:.1f}" if t.get("train_time") is not None else "-"
+            print(
+                f"{t['idx']:>5}  {100 * t['error']:>5.2f}%  {secs:>7}  "
+                f"{format_count(t['flops']):>7}  {config_text(t['config'])}"
+            )
     for t in trials:
         if t["status"] == "failed":
             print(f"trial {t['idx']} failed: {(t['message'] or '').splitlines()[0][:160]}")
@@ -182,4 +191,8 @@ def add_sweep_commands(sub: argparse._SubParsersAction) -> None:
 
     st = s.add_parser("status", help="how far a sweep is, its best trial and its failures")
     st.add_argument("dir", type=Path, help="sweep directory")
+    st.add_argument(
+        "--top", type=nonneg_int, default=0, metavar="N",
+        help="list the N best trials: error, training time, cost and network",
+    )  # fmt: skip
     st.set_defaults(func=cmd_sweep_status)
