@@ -15,8 +15,8 @@ the seeds, and the speed-up to 93% (baseline median / new median); plots the cur
 median of 3 seeds, 2 cores.
 
 Resumable: each finished run is recorded in ``benchmarks/time_to_accuracy.json`` and not run
-again while its config and machine are the same (a killed run is run again from its start: its
-timing must be of one uninterrupted process).
+again while its config, network and machine are the same (a killed run is run again from its
+start: its timing must be of one uninterrupted process).
 
     .venv/bin/python benchmarks/time_to_accuracy.py                 # both, seeds 0 1 2
     .venv/bin/python benchmarks/time_to_accuracy.py --only new --seeds 0
@@ -26,6 +26,7 @@ timing must be of one uninterrupted process).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -48,6 +49,17 @@ def train_args(which: str, new_model: str, seed: int, extra: list[str]) -> list[
     if which == "baseline":
         return ["resnet20", "--recipe", "fast", "--val-size", "0", "--seed", str(seed)]
     return [new_model, "--recipe", "fast", "--seed", str(seed), *extra]
+
+
+def network(args: list[str]) -> dict:
+    """Parameters and multiply-adds at 1x28x28 of the network ``cnnzoo train ARGS`` builds (its
+    name and ``--option`` pairs): a record made with another default shape is not reused."""
+    from cnnzoo import complexity
+    from cnnzoo.cli_args import key_value
+
+    options = dict(key_value(v) for k, v in itertools.pairwise(args) if k == "--option")
+    c = complexity(args[0], (1, 28, 28), num_classes=10, **options)
+    return {"params": c.params, "flops": c.flops}
 
 
 def run_once(args: list[str], keep: Path | None) -> dict:
@@ -80,6 +92,7 @@ def run_once(args: list[str], keep: Path | None) -> dict:
         "precision": result.get("precision"),
         "machine": cpu_name(),
         "cores": os.cpu_count(),
+        "network": network(args),
     }
 
 
@@ -233,7 +246,8 @@ def main() -> None:
                 key = f"{which}/{seed}"
                 cmd = train_args(which, args.new, seed, args.train_args)
                 done = record.get(key)
-                if done and done["args"] == cmd and done["machine"] == cpu_name():
+                same = done and (done["args"], done["machine"]) == (cmd, cpu_name())
+                if same and done.get("network") == network(cmd):
                     continue
                 print(f"{key}: cnnzoo train {' '.join(cmd)} ...", flush=True)
                 keep = args.keep / key.replace("/", "-") if args.keep else None

@@ -267,7 +267,8 @@ def main() -> None:
         raise SystemExit(f"no registered model matches {args.models}")
     # cheapest first, so that an interrupted run has recorded as many models as it could
     sizes = {n: auto_input_size(network_traits(n), 28) for n in names}
-    cost = {n: complexity(n, (1, sizes[n], sizes[n]), num_classes=10).flops for n in names}
+    cxs = {n: complexity(n, (1, sizes[n], sizes[n]), num_classes=10) for n in names}
+    cost = {n: c.flops for n, c in cxs.items()}
     names.sort(key=cost.__getitem__)
     if not args.report_only:
         for i, name in enumerate(names, 1):
@@ -276,6 +277,7 @@ def main() -> None:
             if (
                 done is not None
                 and same_config(done["config"], config)
+                and done.get("params") == cxs[name].params  # not a network whose shape changed
                 and done.get("cpu_share", 1.0) >= MIN_CPU_SHARE  # (older records lack it)
             ):
                 continue

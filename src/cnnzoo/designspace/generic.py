@@ -12,9 +12,9 @@ few thousand shapes.
   number of 3×3 convolutions d_i (log-uniform in [1, 4]), and a stem of 0, s/4, s/2 or s
   channels (s = ``Ranges.stem_width``, 32 by default). The ranges are narrower than AnyNet's
   (``--range`` widens them): at 28×28 a stage of 16 plain convolutions is neither fast nor
-  trainable in a short budget. The space the hand-found ``speednet`` (stem 16,
-  widths 32-64-128, convolutions 1-2-2) is one point of, for a search that trades accuracy
-  against the training step's time on the machine at hand.
+  trainable in a short budget. The hand-found SpeedNet (stem 16, widths 32-64-128,
+  convolutions 1-2-2) is one point of it, and the search of benchmarks/speednet_search.sh
+  found ``speednet``'s default shape in it.
 """
 
 from __future__ import annotations

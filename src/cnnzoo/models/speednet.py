@@ -40,9 +40,9 @@ class SpeedNet(ZooModel):
 
     def __init__(
         self,
-        widths: Sequence[int] = (32, 64, 128),
+        widths: Sequence[int] = (16, 48, 88),
         convs: Sequence[int] = (1, 2, 2),
-        stem: int = 16,
+        stem: int = 8,
         activation: str = "relu",
         num_classes: int = 10,
         in_channels: int = 1,
@@ -107,25 +107,29 @@ def speednet(
     *,
     num_classes: int = 10,
     in_channels: int = 1,
-    widths: Sequence[int] = (32, 64, 128),
+    widths: Sequence[int] = (16, 48, 88),
     convs: Sequence[int] = (1, 2, 2),
-    stem: int = 16,
+    stem: int = 8,
     activation: str = "relu",
 ) -> SpeedNet:
     """SpeedNet: the ``fast`` recipe's default network, built for Fashion-MNIST at 28×28 on a CPU
-    (14.1M multiply-adds, 0.28M parameters; ResNet-20 has 30.8M and 0.27M).
+    (5.8M multiply-adds, 0.14M parameters; ResNet-20 has 30.8M and 0.27M).
 
-    How it was found — by hand, on 2 AMD EPYC cores (AVX2, fp32), in trials that each trained
-    a shape with the ``fast`` recipe and flip TTA on all 60,000 images and read the test
-    accuracy per epoch (benchmarks/RESULTS.md, "Speed", has every trial):
+    How it was found, on 2 AMD EPYC cores (AVX2, fp32; benchmarks/RESULTS.md, "Speed", has
+    every trial), in two rounds:
 
-    - the training step's speed first (batch 256, channels_last): widths 64-128-256 run at
-      340-650 images/s (one epoch 92-175 s: two to three epochs in 5 minutes), 32-64-128 at
-      1,330 (stem 16, two convolutions in stages 2 and 3) to 2,370 (one each, no stem);
-    - then accuracy for the time: with one convolution per stage and no augmentation the
-      network overfits (92.1% after 12 epochs, training accuracy 99%); with two and the
-      recipe's augmentation, 93.1% after 6 epochs, 93.8% after 8; without the stem, 8
-      epochs (the same time as 6 with it) give 92.9% against 93.1%.
+    - by hand: the training step's speed first (batch 256, channels_last: widths 64-128-256
+      run at 340-650 images/s, 32-64-128 at 1,330-2,370), then accuracy for the time with the
+      ``fast`` recipe and flip TTA on all 60,000 images: widths 32-64-128, convolutions 1-2-2
+      and a 16-channel stem (14.1M multiply-adds) reached 93.4-93.8% in 8 epochs, 93% after
+      about 6 minutes;
+    - by a design-space search (``bash benchmarks/speednet_search.sh``: 24 shapes of the
+      ``speednet`` space of :mod:`cnnzoo.designspace.generic` between 5M and 30M
+      multiply-adds, each trained for 2 epochs on 24,000 images, judged by error against
+      training time): the front's best, widths 16-48-88 with the same 1-2-2 convolutions and an
+      8-channel stem, erred less (12.0% against 12.6%) in 40% less time (21 s against 36 s)
+      than the hand-found shape, and with the full recipe (10 epochs) reaches 93% after
+      about 4 minutes instead of 6.
 
     The pooling right after each stage's first convolution (airbench's order) keeps batch
     norm, activation and the stage's second convolution at a quarter of the pixels."""
