@@ -99,9 +99,11 @@ def save_record(path: Path, record: dict) -> None:
     os.replace(tmp, path)
 
 
-def run_model(model: str, config, runs: Path) -> dict:
+def run_model(model: str, config, runs: Path, fresh: bool = False) -> dict:
+    """Train ``model``, resuming its unfinished run of this very config unless ``fresh`` (the
+    network's shape changed since: its checkpoints are of another network)."""
     out = runs / model
-    resume = (out / "checkpoints" / "last.json").exists()
+    resume = not fresh and (out / "checkpoints" / "last.json").exists()
     if resume:  # only the run of this very config is resumed
         saved = json.loads((out / "config.json").read_text())
         resume = same_config(saved, config)
@@ -288,7 +290,8 @@ def main() -> None:
                 f"multiply-adds per image ...",
                 flush=True,
             )
-            r = run_model(name, config, args.runs)
+            reshaped = done is not None and done.get("params") != cxs[name].params
+            r = run_model(name, config, args.runs, fresh=reshaped)
             print(
                 f"    test acc {r['test_acc']:.4f}  loss {r['loss_start']:.3f} -> "
                 f"{r['loss_end']:.3f}  {r['images_per_s']:,.0f} img/s  {r['wall_time']:.0f} s  "

@@ -13,7 +13,8 @@ import torch
 from _util import count_params
 from cnnzoo import complexity, create_model
 from cnnzoo.cli import main
-from cnnzoo.errors import ConfigError
+from cnnzoo.errors import CheckpointError, ConfigError
+from cnnzoo.models import speednet as speednet_module
 from cnnzoo.train import recipe_config
 from cnnzoo.train.recipes import DEFAULT_MODEL
 from test_train import make_folder
@@ -103,3 +104,45 @@ def test_resume_without_a_model_resumes_the_runs_own(tmp_path: Path, capsys) -> 
     assert main(["train", "--epochs", "2", "--out", str(out), "--resume", *flags]) == 0
     assert json.loads((out / "eval.json").read_text())["epochs"] == 2
     assert json.loads((out / "config.json").read_text())["model"] == "lenet5_bn"
+
+
+def test_a_run_saved_with_another_default_shape_is_refused_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    # a run trained while speednet's default shape was another (as it was before its search)
+    data = make_folder(tmp_path / "data", {"train": 8, "test": 4})
+    flags = ["--data", str(data), "--val-size", "0", "--batch-size", "8", "--quiet"]
+    builder = speednet_module.speednet
+    old = dict(builder.__kwdefaults__)
+    monkeypatch.setitem(builder.__kwdefaults__, "widths", (8, 16, 24))
+    out = tmp_path / "run"
+    assert main(["train", "speednet", "--epochs", "1", "--out", str(out), *flags]) == 0
+    monkeypatch.setattr(builder, "__kwdefaults__", old)  # the default changes
+    capsys.readouterr()
+    for argv in (
+        ["train", "speednet", "--epochs", "2", "--out", str(out), "--resume", *flags],
+        ["eval", str(out), "--data", str(data)],
+    ):
+        assert main(argv) != 0, argv
+        err = capsys.readouterr().err
+        assert "does not fit the SpeedNet" in err and "default shape" in err, err
+        assert "features.3.0.weight (8, 8, 3, 3) saved, (16, 8, 3, 3) built" in err  # stage 1
+        assert "Traceback" not in err
+    # nothing saved was touched: with its own shape back, the run resumes
+    assert json.loads((out / "eval.json").read_text())["epochs"] == 1
+    monkeypatch.setitem(builder.__kwdefaults__, "widths", (8, 16, 24))
+    assert main(["train", "speednet", "--epochs", "2", "--out", str(out), "--resume", *flags]) == 0
+    assert json.loads((out / "eval.json").read_text())["epochs"] == 2
+
+
+def test_load_weights_names_what_does_not_fit() -> None:
+    from cnnzoo.train.checkpoint import load_weights
+
+    small = create_model("speednet", widths=(8, 16), convs=(1, 1), stem=0)
+    other = create_model("speednet", widths=(4, 16, 32), convs=(1, 1, 1), stem=0)
+    with pytest.raises(CheckpointError) as e:
+        load_weights(small, other.state_dict(), Path("ckpt"))
+    msg = str(e.value)
+    assert "shapes differ: features.0.0.weight (4, 1, 3, 3) saved, (8, 1, 3, 3) built" in msg
+    assert "not in the network: features.2." in msg and "ckpt" in msg
+    load_weights(small, small.state_dict(), Path("ckpt"))  # a fitting one loads

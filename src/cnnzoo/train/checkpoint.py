@@ -33,6 +33,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "load_checkpoint",
+    "load_weights",
     "resolve_checkpoint",
     "save_checkpoint",
 ]
@@ -155,6 +156,35 @@ def _candidates(root: Path, which: str) -> tuple[list[Path], list[str]]:
 def resolve_checkpoint(path: str | Path, which: str = "best") -> Path:
     """The checkpoint directory :func:`load_checkpoint` would load (without reading it)."""
     return load_checkpoint(path, which, state=False).path
+
+
+def load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], where: Path) -> None:
+    """``model.load_state_dict(weights)``, or a CheckpointError that says which tensors do not
+    fit: the network the run's settings build now is not the one that was saved (a model whose
+    default shape changed since, or a checkpoint copied from another run)."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in weights]
+    extra = [k for k in weights if k not in own]
+    shapes = [
+        f"{k} {tuple(weights[k].shape)} saved, {tuple(own[k].shape)} built"
+        for k in own
+        if k in weights and weights[k].shape != own[k].shape
+    ]
+    if missing or extra or shapes:
+        parts = [
+            f"{label}: {', '.join(items[:3])}{' ...' if len(items) > 3 else ''}"
+            for label, items in (("shapes differ", shapes), ("not saved", missing),
+                                 ("not in the network", extra))
+            if items
+        ]  # fmt: skip
+        name = type(model).__name__
+        raise CheckpointError(
+            f"the checkpoint in {where} does not fit the {name} its run's settings build now "
+            f"({'; '.join(parts)}). Was the model's default shape changed since the run was "
+            "saved? Then the run needs the cnnzoo version that trained it; nothing was changed "
+            "in it. To train this network, start afresh with another --out."
+        )
+    model.load_state_dict(weights)
 
 
 def load_checkpoint(path: str | Path, which: str = "best", state: bool = True) -> Checkpoint:

@@ -10,7 +10,7 @@ from torch import nn
 
 from cnnzoo.errors import DataError
 from cnnzoo.models import create_model
-from cnnzoo.train.checkpoint import load_checkpoint
+from cnnzoo.train.checkpoint import load_checkpoint, load_weights
 from cnnzoo.train.device import pick_channels_last, pick_device, pick_precision
 from cnnzoo.train.evaluation import EvalResult, evaluate, fixed_subset
 
@@ -37,7 +37,7 @@ def load_trained_model(
         **meta.get("model_options", {}),
     )
     weights = ckpt.ema if ema and ckpt.ema is not None else ckpt.model
-    model.load_state_dict(weights)
+    load_weights(model, weights, ckpt.path)
     model.to(pick_device(device)).eval()
     meta = dict(meta, checkpoint=str(ckpt.path))
     return model, meta

@@ -9,7 +9,7 @@ import json
 
 import torch
 
-from cnnzoo.train.checkpoint import Checkpoint
+from cnnzoo.train.checkpoint import Checkpoint, load_weights
 
 __all__ = ["restore_trainer", "trainer_state"]
 
@@ -41,9 +41,9 @@ def trainer_state(t) -> dict:
 def restore_trainer(t, ckpt: Checkpoint) -> None:
     """Put the state of checkpoint ``ckpt`` back into trainer ``t``."""
     st = ckpt.state
-    t.model.load_state_dict(ckpt.model)
+    load_weights(t.model, ckpt.model, ckpt.path)
     if t.ema is not None and ckpt.ema is not None:
-        t.ema.module.load_state_dict(ckpt.ema)
+        load_weights(t.ema.module, ckpt.ema, ckpt.path)
         t.ema.load_state_dict(st["ema"])
     t.optimizer.load_state_dict(st["optimizer"])
     t.train_loader.load_state_dict(st["loader"])

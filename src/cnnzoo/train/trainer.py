@@ -25,7 +25,7 @@ from torch import nn
 from cnnzoo.errors import ConfigError, NonFiniteLossError
 from cnnzoo.store import RunStore
 from cnnzoo.train.bookkeeping import Clock, RunningSums
-from cnnzoo.train.checkpoint import load_checkpoint, save_checkpoint
+from cnnzoo.train.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from cnnzoo.train.config import TrainConfig
 from cnnzoo.train.device import autocast_context, pick_channels_last, pick_precision
 from cnnzoo.train.distributed import SilentStore, convert_sync_batchnorm, start_distributed
@@ -400,7 +400,8 @@ class Trainer:
         model = self.model
         if "val" in self.eval_loaders:  # the network with the best checkpoint's weights
             model = copy.deepcopy(self.model)
-            model.load_state_dict(load_checkpoint(self.out_dir, which="best", state=False).model)
+            best = load_checkpoint(self.out_dir, which="best", state=False)
+            load_weights(model, best.model, best.path)
         if model is self.model and self._last_test and self._last_test[0] == self.step:
             test = self._last_test[1]  # the last epoch's evaluation, of these very weights
         else:
