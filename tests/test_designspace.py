@@ -487,6 +487,9 @@ def test_the_speednet_space_draws_options_costed_as_by_hand() -> None:
 def test_a_generic_draw_trains_the_network_it_names() -> None:
     spec = ModelSpec.of("speednet", widths=[16, 32], convs=(1, 2), stem=8)
     assert spec == ModelSpec.of("speednet", stem=8, convs=[1, 2], widths=(16, 32))  # hashable
+    nested = ModelSpec.of("anynet", config={"stages": [{"depth": 1, "width": 8}], "stem_width": 8})
+    assert len({nested, nested}) == 1  # nested lists and dicts hash too, and come back as given
+    assert nested.kwargs == {"config": {"stages": [{"depth": 1, "width": 8}], "stem_width": 8}}
     assert spec.to_dict() == {
         "model": "speednet", "options": {"convs": [1, 2], "stem": 8, "widths": [16, 32]}
     }  # fmt: skip

@@ -228,16 +228,35 @@ class ModelSpec:
 
     @classmethod
     def of(cls, model: str, **options: object) -> ModelSpec:
-        items = ((k, tuple(v) if isinstance(v, list | tuple) else v) for k, v in options.items())
-        return cls(model, tuple(sorted(items)))
+        return cls(model, tuple(sorted((k, _frozen(v)) for k, v in options.items())))
 
     @property
     def kwargs(self) -> dict[str, object]:
-        """The options as ``create_model`` takes them (tuples back to lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.options}
+        """The options as ``create_model`` takes them (tuples back to lists, dicts thawed)."""
+        return {k: _thawed(v) for k, v in self.options}
 
     def to_dict(self) -> dict:
         return {"model": self.model, "options": self.kwargs}
+
+
+class _FrozenDict(tuple):
+    """A dict option inside a :class:`ModelSpec`: its sorted items, hashable."""
+
+
+def _frozen(v: object) -> object:
+    if isinstance(v, dict):
+        return _FrozenDict(sorted((k, _frozen(x)) for k, x in v.items()))
+    if isinstance(v, list | tuple):
+        return tuple(_frozen(x) for x in v)
+    return v
+
+
+def _thawed(v: object) -> object:
+    if isinstance(v, _FrozenDict):
+        return {k: _thawed(x) for k, x in v}
+    if isinstance(v, tuple):
+        return [_thawed(x) for x in v]
+    return v
 
 
 @dataclass(frozen=True)
