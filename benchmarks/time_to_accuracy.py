@@ -15,8 +15,8 @@ the seeds, and the speed-up to 93% (baseline median / new median); plots the cur
 median of 3 seeds, 2 cores.
 
 Resumable: each finished run is recorded in ``benchmarks/time_to_accuracy.json`` and not run
-again while its config, network and machine are the same (a killed run is run again from its
-start: its timing must be of one uninterrupted process).
+again while its arguments, settings, network and machine are the same (a killed run is run
+again from its start: its timing must be of one uninterrupted process).
 
     .venv/bin/python benchmarks/time_to_accuracy.py                 # both, seeds 0 1 2
     .venv/bin/python benchmarks/time_to_accuracy.py --only new --seeds 0
@@ -60,6 +60,14 @@ def network(args: list[str]) -> dict:
     options = dict(key_value(v) for k, v in itertools.pairwise(args) if k == "--option")
     c = complexity(args[0], (1, 28, 28), num_classes=10, **options)
     return {"params": c.params, "flops": c.flops}
+
+
+def resolved_config(args: list[str]) -> dict:
+    """The settings ``cnnzoo train ARGS`` would train with (its ``--show-config``): a record made
+    under other recipe settings (say, another number of epochs for the network) is not reused."""
+    cmd = [sys.executable, "-m", "cnnzoo", "train", *args, "--show-config"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out[out.index("{") :])
 
 
 def run_once(args: list[str], keep: Path | None) -> dict:
@@ -247,7 +255,11 @@ def main() -> None:
                 cmd = train_args(which, args.new, seed, args.train_args)
                 done = record.get(key)
                 same = done and (done["args"], done["machine"]) == (cmd, cpu_name())
-                if same and done.get("network") == network(cmd):
+                if (
+                    same
+                    and done.get("network") == network(cmd)
+                    and done["config"] == resolved_config(cmd)
+                ):
                     continue
                 print(f"{key}: cnnzoo train {' '.join(cmd)} ...", flush=True)
                 keep = args.keep / key.replace("/", "-") if args.keep else None

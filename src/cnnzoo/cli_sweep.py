@@ -109,7 +109,8 @@ def cmd_sweep_status(args: argparse.Namespace) -> int:
 def add_sweep_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sweep",
-        help="design-space explorer: sample AnyNet/RegNet spaces, train briefly, compare EDFs",
+        help="design-space explorer: sample AnyNet/RegNet (or SpeedNet) spaces, train briefly, "
+        "compare EDFs",
         description="Sample a design space under a cost window, train every sample for a short "
         "budget and compare the error distributions (Radosavovic et al. 2020).",
     )
