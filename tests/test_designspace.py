@@ -517,3 +517,18 @@ def test_pareto_front_by_hand() -> None:
     assert pareto_front(errors, times) == [0, 1, 3]
     assert pareto_front([0.2, 0.2], [1.0, 2.0]) == [0]  # the same error, later: beaten
     assert pareto_front([], []) == []
+
+
+def test_an_impossible_window_over_a_generic_space_gives_up_soon(monkeypatch) -> None:
+    # a generic draw is costed by building the network (~50 ms): the AnyNet spaces' 100,000
+    # draws would take over an hour before saying the window is empty
+    from cnnzoo.designspace import sampling
+
+    def huge(spec, size, classes):
+        return sampling.Complexity(1, 10**9, 1, 10**9, size)
+
+    monkeypatch.setattr(sampling, "spec_complexity", huge)
+    stats = SampleStats()
+    with pytest.raises(ValueError, match=r"only 0 of 3 distinct speednet networks .* outside"):
+        sample_configs("speednet", 3, "1:2", input_size=SMALL, num_classes=10, stats=stats)
+    assert stats.drawn == 1_000

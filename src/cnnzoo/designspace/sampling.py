@@ -129,7 +129,9 @@ def sample_configs(
     """``n`` distinct networks of ``space`` whose multiply-adds lie in ``flops`` (inclusive).
 
     ``ranges`` default to :func:`ranges_for` the input size with the space's own defaults.
-    Draws stop after ``max_draws`` (default ``max(100_000, 10_000 * n)``), and a window that
+    Draws stop after ``max_draws`` (default ``max(100_000, 10_000 * n)``; for a generic
+    network's space, whose draws are costed by building the network, ``max(1_000, 50 * n)``),
+    and a window that
     admits too few networks then raises a ``ValueError`` with what was rejected and why.
     ``exclude`` holds configs that do not count (already sampled elsewhere). ``stats`` (a
     :class:`SampleStats`) is filled in.
@@ -140,7 +142,12 @@ def sample_configs(
     size = tuple(int(v) for v in input_size)
     r = ranges or sp.ranges(size)
     draw = Draw(seed)
-    limit = max_draws if max_draws is not None else max(100_000, 10_000 * n)
+    if max_draws is not None:
+        limit = max_draws
+    elif sp.kind == "generic":  # each draw's cost is measured (~50 ms): give up within a minute
+        limit = max(1_000, 50 * n)
+    else:
+        limit = max(100_000, 10_000 * n)
     st = stats if stats is not None else SampleStats()
     seen: set[AnyNetConfig | ModelSpec] = set(exclude or ())
     out: list[Candidate] = []
