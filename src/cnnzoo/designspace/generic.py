@@ -3,9 +3,10 @@
 trains ``create_model(spec.model, **spec.options)`` with the same short recipe.
 
 The cost of a draw is measured, not computed from a formula: the network is built on the meta
-device and its layers counted (:func:`cnnzoo.complexity`), once per distinct spec (cached), a
-few milliseconds each — slower than the AnyNet spaces' arithmetic, fast enough for spaces of a
-few thousand shapes.
+device and its layers counted (:func:`cnnzoo.complexity`), once per distinct spec (cached),
+about 50 ms each for SpeedNet — far slower than the AnyNet spaces' arithmetic, so sampling
+gives up sooner (:func:`~cnnzoo.designspace.sampling.sample_configs`); fast enough for sweeps
+of tens to hundreds of shapes.
 
 - **SpeedNet** (:mod:`cnnzoo.models.speednet`): per stage i a width w_i (log-uniform in
   [16, 256] by default, a multiple of 8, non-decreasing across stages as AnyNetX_D's) and a
