@@ -208,3 +208,56 @@ def test_the_test_split_is_evaluated_once_per_set_of_weights(
     train(tiny(data, epochs=2, val_size=8), tmp_path / "val", quiet=True, plots=False,
           epoch_eval=False)  # fmt: skip
     assert len(calls) == 3
+
+
+def test_progressive_resizing_trains_small_then_at_full_size(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cnnzoo.train import trainer as trainer_module
+
+    seen: set[tuple[int, tuple[int, ...]]] = set()
+    step = trainer_module.Trainer.train_step
+
+    def spy(self, x, y):
+        seen.add((self.epoch, tuple(x.shape[1:])))
+        return step(self, x, y)
+
+    monkeypatch.setattr(trainer_module.Trainer, "train_step", spy)
+    cfg = tiny(data, model="speednet", progressive_size=12, progressive_epochs=2, epochs=3)
+    result = train(cfg, tmp_path / "run", quiet=True, plots=False)
+    # 12 at the first epoch, 12 + (28 - 12) * 1/2 = 20 at the second, the full 28 after that
+    assert seen == {(0, (1, 12, 12)), (1, (1, 20, 20)), (2, (1, 28, 28))}
+    history = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [h["image_size"] for h in history] == [12, 20, 28]
+    assert load_checkpoint(tmp_path / "run").meta["input_size"] == [1, 28, 28]
+    assert result["test_acc"] > 0.4  # evaluated at the full size, and learnt (chance 0.25)
+
+
+def test_progressive_sizes_by_hand() -> None:
+    from cnnzoo.train.config import TrainConfig
+    from cnnzoo.train.run_data import train_resize
+
+    cfg = TrainConfig(model="speednet", resize=32, progressive_size=16, progressive_epochs=4)
+    assert [train_resize(cfg, e, 32) for e in range(6)] == [16, 20, 24, 28, 32, 32]
+    off = TrainConfig(model="speednet")
+    assert [train_resize(off, e, 28) for e in range(3)] == [None, None, None]
+    half = TrainConfig(model="speednet", progressive_size=8, progressive_epochs=2.5)
+    assert [train_resize(half, e, 28) for e in range(4)] == [8, 16, 24, None]
+
+
+@pytest.mark.parametrize(
+    ("model", "options", "message"),
+    [
+        ("speednet", {"progressive_size": 16}, "needs both a starting size"),
+        ("speednet", {"progressive_epochs": 2}, "needs both a starting size"),
+        ("speednet", {"progressive_size": 4, "progressive_epochs": 2}, "at least 8"),
+        ("speednet", {"progressive_size": 28, "progressive_epochs": 2}, "below 28"),
+        ("lenet5", {"progressive_size": 16, "progressive_epochs": 2}, "exactly 28x28"),
+    ],
+)
+def test_impossible_progressive_resizing_is_refused(
+    data: Path, tmp_path: Path, model: str, options: dict, message: str
+) -> None:
+    with pytest.raises(cnnzoo.errors.ConfigError, match=message):
+        train(tiny(data, model=model, **options), tmp_path / "run", quiet=True, plots=False)
+    assert not (tmp_path / "run" / "checkpoints").exists()

@@ -50,6 +50,11 @@ class TrainConfig:
     # that runs compare on the same images; for budgets where evaluating is the cost)
     test_subset: int | None = None
     resize: int | None = None
+    # progressive resizing (fast.ai's DAWNBench runs): the first epochs train on smaller images,
+    # from this size (square) growing linearly to the full size over ``progressive_epochs``
+    # epochs; evaluation is always at the full size
+    progressive_size: int | None = None
+    progressive_epochs: float = 0.0
     crop_padding: int = 0  # random crop with this padding (0: no crop)
     pad_mode: str = "zero"
     hflip: bool = False
@@ -84,6 +89,11 @@ class TrainConfig:
             errors.append(f"init_from (--init-from) must be a path (got {self.init_from!r})")
         if not isinstance(self.model_options, dict):
             errors.append(f"model_options must be a dict (got {self.model_options!r})")
+        if (self.progressive_size is None) != (not self.progressive_epochs):
+            errors.append(
+                "progressive resizing needs both a starting size (--progressive-size) and the "
+                "epochs it grows over (--progressive-epochs > 0)"
+            )
         if self.nesterov and not (isinstance(self.momentum, (int, float)) and self.momentum > 0):
             errors.append("Nesterov momentum needs momentum > 0 (--momentum)")
         if errors:
@@ -123,6 +133,8 @@ _LIMITS: dict[str, tuple[bool, float, bool, float | None, bool]] = {
     "train_subset": (True, 1, True, None, False),
     "test_subset": (True, 1, True, None, False),
     "resize": (True, 1, True, None, False),
+    "progressive_size": (True, 1, True, None, False),
+    "progressive_epochs": (False, 0, True, None, False),
     "crop_padding": (True, 0, True, None, False),
     "erase_prob": (False, 0, True, 1, True),
     "seed": (True, 0, True, None, False),
@@ -169,5 +181,6 @@ def _check_number(name: str, value: object) -> str | None:
 
 _NONE_OK = {
     "max_steps", "grad_clip", "ema_decay", "train_subset", "test_subset", "resize",
+    "progressive_size",
     "checkpoint_every_steps",
 }  # fmt: skip

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import torch
 
-from cnnzoo.errors import DataError
+from cnnzoo.errors import ConfigError, DataError
 from cnnzoo.train.config import TrainConfig
 from cnnzoo.train.evaluation import fixed_subset
 
-__all__ = ["RunData", "prepare_data"]
+__all__ = ["RunData", "prepare_data", "train_resize"]
 
 
 @dataclass
@@ -61,6 +61,7 @@ def prepare_data(
     c, h, w = train_full.images.shape[1:]
     _check_splits_match(cfg, train_full, test)
     cfg, input_note = _with_input_size(cfg, h, w)
+    _check_progressive(cfg, h, w)
     augment = Augment(
         crop=None,  # with padding: crop back to the input size, before any resize
         padding=cfg.crop_padding,
@@ -147,6 +148,40 @@ def _with_input_size(cfg: TrainConfig, h: int, w: int) -> tuple[TrainConfig, str
         else f"it needs at least {max(traits.min_input_size, traits.stride)}"
     )
     return cfg.replace(resize=size), f", resized automatically from {h}x{w}: {why}"
+
+
+def train_resize(cfg: TrainConfig, epoch: int, full: int) -> int | None:
+    """The size (square) the training images of ``epoch`` (0-based) are resized to under
+    progressive resizing: ``progressive_size`` at the first epoch, growing linearly towards
+    ``full`` (the size trained at otherwise) until epoch ``progressive_epochs``; from then on
+    ``cfg.resize`` (None: the data's own size)."""
+    start, span = cfg.progressive_size, cfg.progressive_epochs
+    if start is None or epoch >= span:
+        return cfg.resize
+    return round(start + (full - start) * epoch / span)
+
+
+def _check_progressive(cfg: TrainConfig, h: int, w: int) -> None:
+    """Refuse a progressive starting size the network cannot take, or that is not smaller
+    than the size it trains at."""
+    if cfg.progressive_size is None:
+        return
+    from cnnzoo.train.recipes import network_traits
+
+    traits = network_traits(cfg.model, cfg.model_options)
+    full = cfg.resize if cfg.resize is not None else min(h, w)
+    need = max(traits.min_input_size, traits.stride)
+    if traits.fixed_input_size is not None:
+        raise ConfigError(
+            f"{cfg.model} takes images of exactly {traits.fixed_input_size[0]}x"
+            f"{traits.fixed_input_size[1]}: it cannot train on smaller ones; drop "
+            "--progressive-size"
+        )
+    if not need <= cfg.progressive_size < full:
+        raise ConfigError(
+            f"--progressive-size {cfg.progressive_size} must be at least {need} (the smallest "
+            f"image {cfg.model} takes) and below {full} (the size it trains at otherwise)"
+        )
 
 
 def _check_splits_match(cfg: TrainConfig, train_ds, test_ds) -> None:

@@ -14,6 +14,7 @@ processes and TensorBoard; what stands alone already lives in the modules named 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import copy
 import time
 from pathlib import Path
@@ -43,7 +44,7 @@ from cnnzoo.train.results import (
     write_eval,
     write_metrics,
 )
-from cnnzoo.train.run_data import prepare_data
+from cnnzoo.train.run_data import prepare_data, train_resize
 from cnnzoo.train.run_dir import default_out_dir, lock_run_dir, open_run, write_config
 from cnnzoo.train.run_model import build_model
 from cnnzoo.train.run_state import restore_trainer, trainer_state
@@ -280,6 +281,9 @@ class Trainer:
         on the way. Returns False when the run's end, or its diagnosis, stopped it first."""
         loader, sums, clock = self.train_loader, self.sums, self.clock
         loader.set_epoch(self.epoch)  # keeps the position of a resumed epoch
+        if self.config.progressive_size is not None:
+            size = train_resize(self.config, self.epoch, min(self.input_size[1:]))
+            loader.augment = dataclasses.replace(loader.augment, resize=size)
         start = loader.state_dict()["position"]
         sums.start_epoch(fresh=start == 0)
         self.model.train()
@@ -333,6 +337,8 @@ class Trainer:
             "epoch_time": clock.epoch_time,
             "elapsed": clock.elapsed,
         }
+        if self.config.progressive_size is not None:  # the size this epoch trained at
+            metrics["image_size"] = self.train_loader.output_shape[-1]
         split, res = self._evaluate_epoch(metrics) if self.dist.is_main else ("", None)
         # Unix time once the epoch's evaluation is done: accuracy against the wall time of the
         # whole process, start-up included (benchmarks/time_to_accuracy.py)
