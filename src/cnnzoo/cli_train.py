@@ -41,12 +41,15 @@ _TRAIN_FLAGS = {
     "--test-subset": ("test_subset", int, "evaluate on a fixed subset of this many test images"),
     "--resize": ("resize", int, "resize images to this size (the book's 224 or 96)"),
     "--progressive-size": (
-        "progressive_size", int,
+        "progressive_size",
+        int,
         "progressive resizing: the first epochs train on images of this size, growing to the "
         "full size over --progressive-epochs",
     ),
     "--progressive-epochs": (
-        "progressive_epochs", float, "epochs over which --progressive-size grows to full size"
+        "progressive_epochs",
+        float,
+        "epochs over which --progressive-size grows to full size",
     ),
     "--crop-padding": ("crop_padding", int, "random crop with this much padding (0: off)"),
     "--erase-prob": ("erase_prob", float, "probability of random erasing per image"),

@@ -14,8 +14,8 @@ processes and TensorBoard; what stands alone already lives in the modules named 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import copy
+import dataclasses
 import time
 from pathlib import Path
 
