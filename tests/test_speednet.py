@@ -82,10 +82,15 @@ def test_cnnzoo_train_without_a_model_trains_speednet_with_its_tuned_settings(ca
     tuned = recipe_config("fast", "speednet")
     assert config == tuned.to_dict()
     # the speed-run settings: every training image, the test split evaluated each epoch,
-    # flip test-time augmentation; another normalised network keeps the general settings
+    # flip test-time augmentation, progressive resizing; another normalised network keeps the
+    # general settings
     assert (tuned.val_size, tuned.tta) == (0, True)
+    assert (tuned.progressive_size, tuned.progressive_epochs) == (16, 3)
     other = recipe_config("fast", "resnet20")
-    assert (other.val_size, other.tta) == (1 / 12, False)
+    assert (other.val_size, other.tta, other.progressive_epochs) == (1 / 12, False, 0)
+    # the user can turn it off
+    off = recipe_config("fast", "speednet", progressive_epochs=0)
+    assert off.progressive_epochs == 0
 
 
 def test_resume_without_a_model_resumes_the_runs_own(tmp_path: Path, capsys) -> None:

@@ -49,7 +49,7 @@ _TRAIN_FLAGS = {
     "--progressive-epochs": (
         "progressive_epochs",
         float,
-        "epochs over which --progressive-size grows to full size",
+        "epochs over which --progressive-size grows to the full size (0: off)",
     ),
     "--crop-padding": ("crop_padding", int, "random crop with this much padding (0: off)"),
     "--erase-prob": ("erase_prob", float, "probability of random erasing per image"),

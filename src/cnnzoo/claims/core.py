@@ -41,7 +41,10 @@ BUDGETS = ("smoke", "cpu", "paper")
 #: training settings added to ``TrainConfig`` after jobs were recorded, with their default: a
 #: job's spec leaves them out while they are at it, so that a new setting that changes nothing
 #: by default leaves every recorded job current
-LATER_SETTINGS: dict[str, object] = {"sync_bn": False, "init_from": None, "tensorboard": False}
+LATER_SETTINGS: dict[str, object] = {
+    "sync_bn": False, "init_from": None, "tensorboard": False,
+    "progressive_size": None, "progressive_epochs": 0.0,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)

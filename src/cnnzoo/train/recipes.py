@@ -188,12 +188,15 @@ _SMALL = 200_000  # parameters below which a network underfits Fashion-MNIST (Le
 # cores (benchmarks/time_to_accuracy.py, benchmarks/RESULTS.md "Speed")
 _TUNED: dict[str, tuple[dict, str]] = {
     "speednet": (
-        {"epochs": 10, "val_size": 0, "tta": True},
+        {"epochs": 10, "val_size": 0, "tta": True, "progressive_size": 16, "progressive_epochs": 3},
         "the recipe's own network, tuned for time to accuracy: 10 epochs on all 60,000 training "
         "images (no validation split: the test split is evaluated every epoch, as the book "
         "and the speed-runs do), flip test-time augmentation (the predictions for each test "
         "image and its mirror image, averaged: 0.9377 instead of 0.9334 for the same weights "
-        "of the 14.1M-multiply-add SpeedNet found by hand)",
+        "of the 14.1M-multiply-add SpeedNet found by hand), progressive resizing (the first 3 "
+        "epochs train at 16x16, 20x20 and 24x24, 3x, 1.8x and 1.3x faster than at 28x28: 93% "
+        "after 213 s instead of 243 s, median of 3 seeds on 2 AMD EPYC cores, final accuracy "
+        "0.9326 against 0.9339; --progressive-epochs 0 turns it off)",
     ),
 }
 

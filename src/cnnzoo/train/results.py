@@ -152,8 +152,9 @@ def epoch_line(metrics: dict, epochs: int, split: str, res: EvalResult | None) -
         evaluated = f"  {split} loss {res.loss:.4f}  acc {res.acc:.4f}" + (
             f"  (ema {ema:.4f})" if ema is not None else ""
         )
+    size = metrics.get("image_size")  # progressive resizing: the size this epoch trained at
     return (
         f"epoch {metrics['epoch']:>3}/{epochs}  train loss {metrics['train_loss']:.4f}"
-        f"  acc {metrics['train_acc']:.4f}{evaluated}"
+        f"  acc {metrics['train_acc']:.4f}{f' at {size}' if size else ''}{evaluated}"
         f"  {metrics['images_per_s']:,.0f} img/s  {metrics['epoch_time']:.1f}s"
     )

@@ -156,7 +156,7 @@ def train_resize(cfg: TrainConfig, epoch: int, full: int) -> int | None:
     ``full`` (the size trained at otherwise) until epoch ``progressive_epochs``; from then on
     ``cfg.resize`` (None: the data's own size)."""
     start, span = cfg.progressive_size, cfg.progressive_epochs
-    if start is None or epoch >= span:
+    if start is None or epoch >= span:  # (span 0: off)
         return cfg.resize
     return round(start + (full - start) * epoch / span)
 
@@ -164,7 +164,7 @@ def train_resize(cfg: TrainConfig, epoch: int, full: int) -> int | None:
 def _check_progressive(cfg: TrainConfig, h: int, w: int) -> None:
     """Refuse a progressive starting size the network cannot take, or that is not smaller
     than the size it trains at."""
-    if cfg.progressive_size is None:
+    if cfg.progressive_size is None or not cfg.progressive_epochs:
         return
     from cnnzoo.train.recipes import network_traits
 
@@ -175,12 +175,13 @@ def _check_progressive(cfg: TrainConfig, h: int, w: int) -> None:
         raise ConfigError(
             f"{cfg.model} takes images of exactly {traits.fixed_input_size[0]}x"
             f"{traits.fixed_input_size[1]}: it cannot train on smaller ones; drop "
-            "--progressive-size"
+            "--progressive-size (--progressive-epochs 0 turns it off)"
         )
     if not need <= cfg.progressive_size < full:
         raise ConfigError(
             f"--progressive-size {cfg.progressive_size} must be at least {need} (the smallest "
-            f"image {cfg.model} takes) and below {full} (the size it trains at otherwise)"
+            f"image {cfg.model} takes) and below {full} (the size it trains at otherwise); "
+            "--progressive-epochs 0 turns progressive resizing off"
         )
 
 

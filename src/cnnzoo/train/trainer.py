@@ -281,7 +281,7 @@ class Trainer:
         on the way. Returns False when the run's end, or its diagnosis, stopped it first."""
         loader, sums, clock = self.train_loader, self.sums, self.clock
         loader.set_epoch(self.epoch)  # keeps the position of a resumed epoch
-        if self.config.progressive_size is not None:
+        if self.config.progressive_epochs:
             size = train_resize(self.config, self.epoch, min(self.input_size[1:]))
             loader.augment = dataclasses.replace(loader.augment, resize=size)
         start = loader.state_dict()["position"]
@@ -337,8 +337,8 @@ class Trainer:
             "epoch_time": clock.epoch_time,
             "elapsed": clock.elapsed,
         }
-        if self.config.progressive_size is not None:  # the size this epoch trained at
-            metrics["image_size"] = self.train_loader.output_shape[-1]
+        if self.config.progressive_epochs:  # the size this epoch trained at
+            metrics["image_size"] = "{}x{}".format(*self.train_loader.output_shape[1:])
         split, res = self._evaluate_epoch(metrics) if self.dist.is_main else ("", None)
         # Unix time once the epoch's evaluation is done: accuracy against the wall time of the
         # whole process, start-up included (benchmarks/time_to_accuracy.py)
