@@ -88,9 +88,14 @@ def test_cnnzoo_train_without_a_model_trains_speednet_with_its_tuned_settings(ca
     assert (tuned.progressive_size, tuned.progressive_epochs) == (16, 3)
     other = recipe_config("fast", "resnet20")
     assert (other.val_size, other.tta, other.progressive_epochs) == (1 / 12, False, 0)
-    # the user can turn it off
+    # the user can turn it off; another length of run keeps the same share on small images
     off = recipe_config("fast", "speednet", progressive_epochs=0)
-    assert off.progressive_epochs == 0
+    assert (off.progressive_size, off.progressive_epochs) == (None, 0)
+    assert recipe_config("fast", "speednet", epochs=20).progressive_epochs == 6
+    assert recipe_config("fast", "speednet", epochs=4).progressive_epochs == pytest.approx(1.2)
+    short = recipe_config("fast", "speednet", epochs=3)  # 0.9 epochs: off
+    assert (short.progressive_size, short.progressive_epochs) == (None, 0)
+    assert recipe_config("fast", "speednet", epochs=4, progressive_epochs=2).progressive_epochs == 2
 
 
 def test_resume_without_a_model_resumes_the_runs_own(tmp_path: Path, capsys) -> None:

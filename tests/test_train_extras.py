@@ -222,13 +222,22 @@ def test_progressive_resizing_trains_small_then_at_full_size(
         seen.add((self.epoch, tuple(x.shape[1:])))
         return step(self, x, y)
 
+    evaluated: set[tuple[int, ...]] = set()
+    evaluate = trainer_module.evaluate
+
+    def evaluate_spy(model, loader, *args, **kwargs):
+        evaluated.add(tuple(next(iter(loader))[0].shape[1:]))
+        return evaluate(model, loader, *args, **kwargs)
+
     monkeypatch.setattr(trainer_module.Trainer, "train_step", spy)
+    monkeypatch.setattr(trainer_module, "evaluate", evaluate_spy)
     cfg = tiny(data, model="speednet", progressive_size=12, progressive_epochs=2, epochs=3)
     result = train(cfg, tmp_path / "run", quiet=True, plots=False)
     # 12 at the first epoch, 12 + (28 - 12) * 1/2 = 20 at the second, the full 28 after that
     assert seen == {(0, (1, 12, 12)), (1, (1, 20, 20)), (2, (1, 28, 28))}
     history = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [h["image_size"] for h in history] == ["12x12", "20x20", "28x28"]
+    assert evaluated == {(1, 28, 28)}  # every evaluation at the full size
     assert load_checkpoint(tmp_path / "run").meta["input_size"] == [1, 28, 28]
     assert result["test_acc"] > 0.4  # evaluated at the full size, and learnt (chance 0.25)
 
@@ -239,16 +248,20 @@ def test_progressive_sizes_by_hand() -> None:
 
     cfg = TrainConfig(model="speednet", resize=32, progressive_size=16, progressive_epochs=4)
     assert [train_resize(cfg, e, 32) for e in range(6)] == [16, 20, 24, 28, 32, 32]
-    for off in (TrainConfig(model="speednet"), TrainConfig(model="speednet", progressive_size=16)):
-        assert [train_resize(off, e, 28) for e in range(3)] == [None, None, None]
+    off = TrainConfig(model="speednet")
+    assert [train_resize(off, e, 28) for e in range(3)] == [None, None, None]
     half = TrainConfig(model="speednet", progressive_size=8, progressive_epochs=2.5)
     assert [train_resize(half, e, 28) for e in range(4)] == [8, 16, 24, None]
+    thirds = TrainConfig(model="speednet", progressive_size=16, progressive_epochs=3)
+    # 16 + 11 * 1/3 = 19.67 and 16 + 11 * 2/3 = 23.33, rounded
+    assert [train_resize(thirds, e, 27) for e in range(4)] == [16, 20, 23, None]
 
 
 @pytest.mark.parametrize(
     ("model", "options", "message"),
     [
-        ("speednet", {"progressive_epochs": 2}, "needs the size it starts from"),
+        ("speednet", {"progressive_epochs": 2}, "needs both the size it starts from"),
+        ("speednet", {"progressive_size": 16}, "needs both the size it starts from"),
         ("speednet", {"progressive_size": 4, "progressive_epochs": 2}, "at least 8"),
         ("speednet", {"progressive_size": 28, "progressive_epochs": 2}, "below 28"),
         ("lenet5", {"progressive_size": 16, "progressive_epochs": 2}, "exactly 28x28"),
@@ -260,3 +273,42 @@ def test_impossible_progressive_resizing_is_refused(
     with pytest.raises(cnnzoo.errors.ConfigError, match=message):
         train(tiny(data, model=model, **options), tmp_path / "run", quiet=True, plots=False)
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_a_progressive_run_killed_mid_epoch_resumes_as_if_never_stopped(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cnnzoo.train import trainer as trainer_module
+
+    cfg = tiny(
+        data, model="speednet", progressive_size=12, progressive_epochs=2, epochs=3,
+        checkpoint_every_steps=1,
+    )  # fmt: skip
+    step = trainer_module.Trainer.train_step
+
+    def dies(self, x, y):
+        if self.step == 8:  # 6 steps an epoch: in the second epoch, at 20x20
+            raise KeyboardInterrupt
+        return step(self, x, y)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        monkeypatch.setattr(trainer_module.Trainer, "train_step", dies)
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg, tmp_path / "killed", quiet=True, plots=False)
+        monkeypatch.setattr(trainer_module.Trainer, "train_step", step)
+        train(cfg, tmp_path / "killed", resume=True, quiet=True, plots=False)
+        train(cfg, tmp_path / "straight", quiet=True, plots=False)
+    finally:
+        torch.set_num_threads(threads)
+    a, b = (load_checkpoint(tmp_path / r, which="last").model for r in ("killed", "straight"))
+    assert all(torch.equal(a[k], b[k]) for k in b)
+    timing = ("images_per_s", "elapsed", "epoch_time", "time")
+    rows = [
+        [{k: v for k, v in json.loads(x).items() if k not in timing}
+         for x in (tmp_path / r / "metrics.jsonl").read_text().splitlines()]
+        for r in ("killed", "straight")
+    ]  # fmt: skip
+    assert rows[0] == rows[1]
+    assert [r["image_size"] for r in rows[0]] == ["12x12", "20x20", "28x28"]

@@ -52,7 +52,7 @@ class TrainConfig:
     resize: int | None = None
     # progressive resizing (fast.ai's DAWNBench runs): the first epochs train on smaller images,
     # from this size (square) growing linearly to the full size over ``progressive_epochs``
-    # epochs (0: off); evaluation is always at the full size
+    # epochs (both or neither); evaluation is always at the full size
     progressive_size: int | None = None
     progressive_epochs: float = 0.0
     crop_padding: int = 0  # random crop with this padding (0: no crop)
@@ -89,10 +89,11 @@ class TrainConfig:
             errors.append(f"init_from (--init-from) must be a path (got {self.init_from!r})")
         if not isinstance(self.model_options, dict):
             errors.append(f"model_options must be a dict (got {self.model_options!r})")
-        if self.progressive_epochs and self.progressive_size is None:
+        if (self.progressive_size is None) != (not self.progressive_epochs):
             errors.append(
-                "progressive resizing (--progressive-epochs) needs the size it starts from "
-                "(--progressive-size)"
+                "progressive resizing needs both the size it starts from (--progressive-size) "
+                "and the epochs it grows over (--progressive-epochs > 0); --progressive-epochs 0 "
+                "alone turns it off"
             )
         if self.nesterov and not (isinstance(self.momentum, (int, float)) and self.momentum > 0):
             errors.append("Nesterov momentum needs momentum > 0 (--momentum)")

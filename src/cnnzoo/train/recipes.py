@@ -313,6 +313,19 @@ def _resolve(recipe: str, model: str, overrides: dict) -> tuple[TrainConfig, lis
             f"batch size {overrides['batch_size']} instead of {settings['batch_size']}: "
             f"learning rate scaled linearly to {settings['lr']:.4g}"
         )
+    span = settings.get("progressive_epochs")
+    if span and "epochs" in overrides and "progressive_epochs" not in overrides:
+        # the same share of a longer or shorter run on small images; a run too short to
+        # train at the full size after them has none
+        span = span * float(overrides["epochs"]) / settings["epochs"]  # type: ignore[arg-type]
+        settings["progressive_epochs"] = span if span >= 1 else 0.0
+        why.append(
+            f"{overrides['epochs']} epochs instead of {settings['epochs']}: progressive "
+            + (f"resizing over the first {span:.3g} epochs" if span >= 1 else "resizing off")
+        )
+    off = not overrides.get("progressive_epochs", settings.get("progressive_epochs"))
+    if off and "progressive_size" not in overrides:  # off: no size to start from either
+        settings.pop("progressive_size", None)
     if "model_options" in overrides and "model_options" in settings:  # the user's win
         overrides = overrides | {
             "model_options": settings["model_options"] | overrides["model_options"]

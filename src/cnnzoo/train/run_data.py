@@ -156,7 +156,7 @@ def train_resize(cfg: TrainConfig, epoch: int, full: int) -> int | None:
     ``full`` (the size trained at otherwise) until epoch ``progressive_epochs``; from then on
     ``cfg.resize`` (None: the data's own size)."""
     start, span = cfg.progressive_size, cfg.progressive_epochs
-    if start is None or epoch >= span:  # (span 0: off)
+    if start is None or epoch >= span:
         return cfg.resize
     return round(start + (full - start) * epoch / span)
 
@@ -164,7 +164,7 @@ def train_resize(cfg: TrainConfig, epoch: int, full: int) -> int | None:
 def _check_progressive(cfg: TrainConfig, h: int, w: int) -> None:
     """Refuse a progressive starting size the network cannot take, or that is not smaller
     than the size it trains at."""
-    if cfg.progressive_size is None or not cfg.progressive_epochs:
+    if cfg.progressive_size is None:
         return
     from cnnzoo.train.recipes import network_traits
 
