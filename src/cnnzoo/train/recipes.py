@@ -76,6 +76,12 @@ class NetworkTraits:
     # AlexNet's 4096-wide classifiers): the part a normalised network's high rate blows up
     mlp_head: bool = False
 
+    @property
+    def smallest_input(self) -> int:
+        """The smallest H and W it trains on: its minimum size, and no smaller than its total
+        downsampling (so that its last feature map is at least a pixel)."""
+        return max(self.min_input_size, self.stride)
+
 
 def network_traits(model: str, model_options: dict | None = None) -> NetworkTraits:
     """Build ``model`` on the meta device (no memory, no arithmetic) and read its traits."""
@@ -158,7 +164,7 @@ def auto_input_size(traits: NetworkTraits, data_size: int) -> int:
     """
     if traits.fixed_input_size is not None:
         return traits.fixed_input_size[0]
-    need = max(traits.min_input_size, traits.stride)
+    need = traits.smallest_input
     if data_size >= need:
         return data_size
     return -(-need // 16) * 16

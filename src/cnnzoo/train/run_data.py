@@ -145,7 +145,7 @@ def _with_input_size(cfg: TrainConfig, h: int, w: int) -> tuple[TrainConfig, str
     why = (
         "it takes exactly that size"
         if traits.fixed_input_size
-        else f"it needs at least {max(traits.min_input_size, traits.stride)}"
+        else f"it needs at least {traits.smallest_input}"
     )
     return cfg.replace(resize=size), f", resized automatically from {h}x{w}: {why}"
 
@@ -169,19 +169,23 @@ def _check_progressive(cfg: TrainConfig, h: int, w: int) -> None:
     from cnnzoo.train.recipes import network_traits
 
     traits = network_traits(cfg.model, cfg.model_options)
-    full = cfg.resize if cfg.resize is not None else min(h, w)
-    need = max(traits.min_input_size, traits.stride)
+    off = (
+        "drop --progressive-size and --progressive-epochs (where the recipe sets them, "
+        "--progressive-epochs 0 turns them off)"
+    )
     if traits.fixed_input_size is not None:
+        h_fixed, w_fixed = traits.fixed_input_size
         raise ConfigError(
-            f"{cfg.model} takes images of exactly {traits.fixed_input_size[0]}x"
-            f"{traits.fixed_input_size[1]}: it cannot train on smaller ones; drop "
-            "--progressive-size (--progressive-epochs 0 turns it off)"
+            f"{cfg.model} takes images of exactly {h_fixed}x{w_fixed}: it cannot train on "
+            f"smaller ones; {off}"
         )
+    full = cfg.resize if cfg.resize is not None else min(h, w)
+    need = traits.smallest_input
     if not need <= cfg.progressive_size < full:
         raise ConfigError(
             f"--progressive-size {cfg.progressive_size} must be at least {need} (the smallest "
-            f"image {cfg.model} takes) and below {full} (the size it trains at otherwise); "
-            "--progressive-epochs 0 turns progressive resizing off"
+            f"image {cfg.model} takes) and below {full} (the size it trains at otherwise), "
+            f"or {off}"
         )
 
 
