@@ -241,8 +241,8 @@ def main() -> None:
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument(
         "train_args", nargs="*",
-        help="more `cnnzoo train` options for the new run (after --), e.g. -- --epochs 12; use "
-        "another --record for such experiments",
+        help="more `cnnzoo train` options for the new run (after --), e.g. -- --epochs 12 or "
+        "-- --budget 5m; use another --record for such experiments",
     )  # fmt: skip
     args = ap.parse_args()
     record = load_record(args.record)
@@ -255,10 +255,12 @@ def main() -> None:
                 cmd = train_args(which, args.new, seed, args.train_args)
                 done = record.get(key)
                 same = done and (done["args"], done["machine"]) == (cmd, cpu_name())
+                # a --budget run's settings are what it measured the machine to afford
+                budget = "--budget" in cmd
                 if (
                     same
                     and done.get("network") == network(cmd)
-                    and done["config"] == resolved_config(cmd)
+                    and (budget or done["config"] == resolved_config(cmd))
                 ):
                     continue
                 print(f"{key}: cnnzoo train {' '.join(cmd)} ...", flush=True)

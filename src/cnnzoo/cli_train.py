@@ -96,6 +96,40 @@ def _show_config(args: argparse.Namespace, overrides: dict) -> int:
     return 0
 
 
+def _check_budget_args(args: argparse.Namespace) -> None:
+    """--budget chooses the run's length: refuse the options that would set it too."""
+    from cnnzoo.errors import ConfigError
+    from cnnzoo.train.budget import parse_duration
+
+    parse_duration(args.budget)  # a clear error before anything else
+    clash = [
+        flag for flag, given in (
+            ("--epochs", args.epochs is not None), ("--max-steps", args.max_steps is not None),
+            ("--resume", args.resume), ("--nproc", args.nproc is not None),
+        ) if given
+    ]  # fmt: skip
+    if clash:
+        raise ConfigError(
+            f"--budget chooses the number of epochs itself: it cannot be combined with "
+            f"{', '.join(clash)} (a resumed run keeps the length it chose: resume it without "
+            "--budget; with --nproc, give --epochs)"
+        )
+
+
+def _budget_epochs(args: argparse.Namespace, overrides: dict) -> int:
+    """The number of epochs that fit in --budget on this machine (measured now)."""
+    from cnnzoo.train import recipe_config
+    from cnnzoo.train.budget import parse_duration, plan_budget
+
+    budget = parse_duration(args.budget)
+
+    def config_for(epochs: int):
+        return recipe_config(args.recipe, args.model, **overrides, epochs=epochs)
+
+    log = None if args.quiet else (lambda line: print(line, flush=True))
+    return plan_budget(budget, config_for, log).config.epochs
+
+
 def _stop_on_sigterm() -> None:
     """SIGTERM (``kill``, a job scheduler's stop) ends a training as Ctrl-C does: the run is
     marked interrupted in the store and what was saved is kept, ready for --resume."""
@@ -126,6 +160,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         from cnnzoo.train.recipes import DEFAULT_MODEL
 
         args.model = _resumed_model(args) or DEFAULT_MODEL
+    if args.budget is not None:
+        _check_budget_args(args)
     if args.nproc and not args.show_config:  # torchrun runs this command in N processes
         from cnnzoo.cli_launch import launch_local
 
@@ -146,6 +182,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.option:
         overrides["model_options"] = dict(args.option)
     overrides["data"] = args.data
+    if args.budget is not None:  # as many epochs as fit: measured on this machine, now
+        overrides["epochs"] = _budget_epochs(args, overrides)
     if args.show_config:
         return _show_config(args, overrides)
     _stop_on_sigterm()
@@ -196,6 +234,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--show-config", action="store_true",
         help="print the resolved training config and the reason for each setting, then exit",
+    )  # fmt: skip
+    p.add_argument(
+        "--budget", metavar="DURATION",
+        help="train for as many epochs as fit in this wall time on this machine (300, 90s, 5m, "
+        "1.5h), start-up and evaluations included: a few steps are timed first and the "
+        "recipe's schedule is laid out over the epochs that fit (instead of --epochs)",
     )  # fmt: skip
     p.add_argument("--out", type=Path, help="run directory (default runs/MODEL-DATA-TIME)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
