@@ -19,6 +19,7 @@ data, these measurements), the training steps, every epoch's evaluation and the 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import os
 import re
@@ -219,10 +220,11 @@ def measure_costs(cfg: TrainConfig, min_time: float = 0.5) -> StepCosts:
                 loader.augment = dataclasses.replace(loader.augment, resize=size)
             else:
                 loader.augment = dataclasses.replace(loader.augment, resize=data.config.resize)
-            batches = _endless(loader)
+            load = _seconds_per_batch(loader, min_time)  # read, augment, resize
+            batches = itertools.cycle([b for b, _ in zip(_endless(loader), range(4), strict=False)])
 
             def train_step(batches=batches) -> None:
-                # the trainer's step on the loader's next batch (read, augmented, resized)
+                # the trainer's step on real batches
                 x, y = next(batches)
                 with autocast_context(device, precision):
                     logits = model(x)
@@ -234,7 +236,8 @@ def measure_costs(cfg: TrainConfig, min_time: float = 0.5) -> StepCosts:
                 loss.backward()
                 optimizer.step()
 
-            step[size] = seconds_per_call(train_step, device, min_time)
+            train_step()  # a second warm-up call: the first steps at a new size set up kernels
+            step[size] = seconds_per_call(train_step, device, min_time) + load
         model.eval()
         eval_bs = cfg.eval_batch_size
         fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -267,6 +270,17 @@ def _endless(loader):
     """The loader's batches, epoch after epoch."""
     while True:
         yield from loader
+
+
+def _seconds_per_batch(loader, min_time: float) -> float:
+    """Seconds the loader takes to give one batch, over at least ``min_time`` or a whole epoch
+    (it builds several batches at once: a long enough run of them spreads that evenly)."""
+    n, start = 0, time.perf_counter()
+    for _ in loader:
+        n += 1
+        if time.perf_counter() - start >= min_time:
+            break
+    return (time.perf_counter() - start) / max(n, 1)
 
 
 def plan_budget(
