@@ -87,10 +87,11 @@ def test_the_plan_counts_the_time_already_spent() -> None:
     later = B.plan_budget(300.0, recipe_for, costs=COSTS, spent=120.0)
     assert later.config.epochs < plan.config.epochs
     assert f"{plan.config.epochs} epochs fit" in plan.describe()
+    planned = 300 * B.PLANNED_SHARE - B.RESERVE
     with pytest.raises(ConfigError, match="not even one epoch"):  # 7 s left, one takes 7.7
-        B.plan_budget(300.0, recipe_for, costs=COSTS, spent=280.0)
+        B.plan_budget(300.0, recipe_for, costs=COSTS, spent=planned - 7)
     with pytest.raises(ConfigError, match=r"budget \(300 s\) is used up before training"):
-        B.plan_budget(300.0, recipe_for, costs=COSTS, spent=290.0)
+        B.plan_budget(300.0, recipe_for, costs=COSTS, spent=planned + 1)
 
 
 def test_measured_costs_are_the_runs_own(data: Path) -> None:
