@@ -83,6 +83,9 @@ def test_every_readme_command_parses_and_the_cheap_ones_run(
             extra = [*extra, "--max-steps", "3"]
         if "--nproc" in argv:
             continue  # torchrun and 2 processes: tests/test_distributed.py runs that
+        if "--budget" in argv:  # what it buys, without the run (tests/test_budget.py runs one)
+            monkeypatch.setattr("cnnzoo.train.budget.process_age", lambda: 0.0)  # not pytest's
+            extra = ["--show-config", "--train-subset", "2048", "--test-subset", "64"]
         rc = main([*argv, *extra])
         assert rc == 0, f"README command failed: cnnzoo {' '.join(argv)}"
 
