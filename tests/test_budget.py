@@ -112,19 +112,35 @@ def test_measured_costs_are_the_runs_own(data: Path) -> None:
     assert held.final_eval > 0  # the best checkpoint on the test split at the end
 
 
+@pytest.fixture
+def steady_machine(monkeypatch: pytest.MonkeyPatch) -> B.StepCosts:
+    """Fixed step costs for the command-line runs (what was measured is tested above; a test
+    that timed a busy machine could find no epoch fitting) and a process just started."""
+    monkeypatch.setattr(B, "measure_costs", lambda cfg, min_time=0.5: COSTS_TINY)
+    monkeypatch.setattr(B, "process_age", lambda: 0.0)  # pytest's own age is not the run's
+    return COSTS_TINY
+
+
+COSTS_TINY = B.StepCosts({16: 0.05, 28: 0.1}, 8, 28, 0.2, 0.0)
+
+
 def read_epochs(out: Path) -> int:
     return json.loads((out / "config.json").read_text())["epochs"]
 
 
 def test_a_budget_run_is_the_run_of_that_many_epochs(
-    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+    data: Path, tmp_path: Path, steady_machine: B.StepCosts, capsys
 ) -> None:
-    monkeypatch.setattr(B, "process_age", lambda: 0.0)  # pytest's own age is not the run's
     common = ["train", "speednet", "--data", str(data), "--batch-size", "32", "--no-tta"]
-    assert main([*common, "--budget", "7s", "--out", str(tmp_path / "b")]) == 0
+    assert main([*common, "--budget", "10s", "--out", str(tmp_path / "b")]) == 0
     said = capsys.readouterr().out
     epochs = read_epochs(tmp_path / "b")
-    assert f"time budget 7 s: {epochs} epoch" in said and epochs >= 1
+    left = 10 * B.PLANNED_SHARE - B.RESERVE
+    assert epochs == B.fit_epochs(
+        lambda e: recipe_config("fast", "speednet", data=str(data), epochs=e, batch_size=32,
+                                tta=False), steady_machine, left,
+    )[0].epochs  # fmt: skip
+    assert f"time budget 10 s: {epochs} epochs fit" in said and epochs >= 4
     assert main([*common, "--epochs", str(epochs), "--out", str(tmp_path / "e"), "--quiet"]) == 0
     rows = [
         [json.loads(line) for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
@@ -135,6 +151,20 @@ def test_a_budget_run_is_the_run_of_that_many_epochs(
     assert seen[0] == seen[1]
     b, e = (json.loads((tmp_path / r / "config.json").read_text()) for r in ("b", "e"))
     assert b == e
+    assert "after its budget" not in capsys.readouterr().err
+
+
+def test_a_run_that_ends_late_says_so(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    ages = iter([0.0, 13.6])  # measured at the start; the machine then slowed down
+    monkeypatch.setattr(B, "measure_costs", lambda cfg, min_time=0.5: COSTS_TINY)
+    monkeypatch.setattr(B, "process_age", lambda: next(ages))
+    argv = ["train", "speednet", "--data", str(data), "--batch-size", "32", "--no-tta", "--quiet"]
+    assert main([*argv, "--budget", "10s", "--out", str(tmp_path / "late")]) == 0
+    err = capsys.readouterr().err
+    assert "the run ended 4 s after its budget of 10 s (14 s in all)" in err
+    assert json.loads((tmp_path / "late" / "eval.json").read_text())["status"] == "finished"
 
 
 @pytest.mark.parametrize(
@@ -156,10 +186,10 @@ def test_bad_budgets_are_refused(data: Path, tmp_path: Path, extra, message, cap
 
 
 def test_show_config_tells_what_a_budget_buys(
-    data: Path, monkeypatch: pytest.MonkeyPatch, capsys
+    data: Path, steady_machine: B.StepCosts, capsys
 ) -> None:
-    monkeypatch.setattr(B, "process_age", lambda: 0.0)
-    assert main(["train", "speednet", "--data", str(data), "--budget", "7", "--show-config"]) == 0
+    assert main(["train", "speednet", "--data", str(data), "--budget", "10", "--show-config"]) == 0
     out = capsys.readouterr().out
-    chosen = int(out.split("time budget 7 s: ")[1].split(" epoch")[0])
+    chosen = int(out.split("time budget 10 s: ")[1].split(" epoch")[0])
+    assert chosen >= 4
     assert json.loads(out[out.index("{") :])["epochs"] == chosen

@@ -130,6 +130,22 @@ def _budget_epochs(args: argparse.Namespace, overrides: dict) -> int:
     return plan_budget(budget, config_for, log).config.epochs
 
 
+def _over_budget(budget: str) -> None:
+    """Say so when the run ended after its budget: the machine trained slower than it did when
+    it was measured (a shared or throttled machine); the run itself is complete."""
+    from cnnzoo.train.budget import parse_duration, process_age
+
+    seconds, took = parse_duration(budget), process_age()
+    if took > seconds:
+        print(
+            f"cnnzoo: the run ended {took - seconds:.0f} s after its budget of {seconds:.0f} s "
+            f"({took:.0f} s in all): this machine trained slower than when it was measured at "
+            "the start (a shared or throttled machine). The run is complete, its schedule was "
+            "not cut short; give a shorter --budget to finish in time on such a machine",
+            file=sys.stderr,
+        )
+
+
 def _stop_on_sigterm() -> None:
     """SIGTERM (``kill``, a job scheduler's stop) ends a training as Ctrl-C does: the run is
     marked interrupted in the store and what was saved is kept, ready for --resume."""
@@ -195,6 +211,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.quiet:
         keys = ("model", "status", "test_acc", "epochs", "wall_time", "diagnosis")
         print(json.dumps({k: result[k] for k in keys}))
+    if args.budget is not None:
+        _over_budget(args.budget)
     if result["status"] != "finished":
         print(f"cnnzoo: {result['status']}: {result['diagnosis']}", file=sys.stderr)
         return 3
