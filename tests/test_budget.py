@@ -154,6 +154,28 @@ def test_a_budget_run_is_the_run_of_that_many_epochs(
     assert "after its budget" not in capsys.readouterr().err
 
 
+def test_a_resumed_budget_run_keeps_its_planned_length(
+    data: Path, tmp_path: Path, steady_machine: B.StepCosts, monkeypatch, capsys
+) -> None:
+    out = tmp_path / "b"
+    argv = ["train", "speednet", "--data", str(data), "--batch-size", "32", "--no-tta"]
+    assert main([*argv, "--budget", "10s", "--out", str(out)]) == 0
+    planned = read_epochs(out)
+    faster = B.StepCosts({16: 0.01, 28: 0.02}, 8, 28, 0.05, 0.0)  # more epochs would fit now
+    monkeypatch.setattr(B, "measure_costs", lambda cfg, min_time=0.5: faster)
+    capsys.readouterr()
+    assert main([*argv, "--budget", "10s", "--out", str(out), "--resume"]) == 0
+    said = capsys.readouterr().out
+    assert f"the run resumes with the {planned} epochs planned at its start" in said
+    assert read_epochs(out) == planned
+    fresh = tmp_path / "fresh"  # --resume with no run there yet: planned as a new run
+    assert main([*argv, "--budget", "10s", "--out", str(fresh), "--resume"]) == 0
+    assert read_epochs(fresh) > planned
+    (out / "config.json").write_text("{}")  # hand-edited: the length is gone
+    assert main([*argv, "--budget", "10s", "--out", str(out), "--resume"]) != 0
+    assert "resume it with --epochs N instead of --budget" in capsys.readouterr().err
+
+
 def test_a_run_that_ends_late_says_so(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
@@ -172,7 +194,6 @@ def test_a_run_that_ends_late_says_so(
     [
         (["--budget", "5m", "--epochs", "3"], "cannot be combined with --epochs"),
         (["--budget", "5m", "--max-steps", "3"], "cannot be combined with --max-steps"),
-        (["--budget", "5m", "--resume"], "resume it without --budget"),
         (["--budget", "5m", "--nproc", "2"], "with --nproc, give --epochs"),
         (["--budget", "five minutes"], "cannot read 'five minutes' as a duration"),
         (["--budget", "0.001s"], "is used up before training starts"),

@@ -105,14 +105,13 @@ def _check_budget_args(args: argparse.Namespace) -> None:
     clash = [
         flag for flag, given in (
             ("--epochs", args.epochs is not None), ("--max-steps", args.max_steps is not None),
-            ("--resume", args.resume), ("--nproc", args.nproc is not None),
+            ("--nproc", args.nproc is not None),
         ) if given
     ]  # fmt: skip
     if clash:
         raise ConfigError(
             f"--budget chooses the number of epochs itself: it cannot be combined with "
-            f"{', '.join(clash)} (a resumed run keeps the length it chose: resume it without "
-            "--budget; with --nproc, give --epochs)"
+            f"{', '.join(clash)} (with --nproc, give --epochs)"
         )
 
 
@@ -122,12 +121,33 @@ def _budget_epochs(args: argparse.Namespace, overrides: dict) -> int:
     from cnnzoo.train.budget import parse_duration, plan_budget
 
     budget = parse_duration(args.budget)
+    log = None if args.quiet else (lambda line: print(line, flush=True))
+    if args.resume and args.out and (Path(args.out) / "checkpoints" / "last.json").exists():
+        epochs = _planned_epochs(Path(args.out))  # not planned again: the schedule is laid out
+        if log is not None:
+            log(f"time budget: the run resumes with the {epochs} epochs planned at its start")
+        return epochs
 
     def config_for(epochs: int):
         return recipe_config(args.recipe, args.model, **overrides, epochs=epochs)
 
-    log = None if args.quiet else (lambda line: print(line, flush=True))
     return plan_budget(budget, config_for, log).config.epochs
+
+
+def _planned_epochs(out: Path) -> int:
+    """The length of the run in ``out`` (its config.json), which a resumed budget run keeps."""
+    from cnnzoo.errors import ConfigError
+
+    try:
+        epochs = json.loads((out / "config.json").read_text())["epochs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        epochs = None
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ConfigError(
+            f"cannot read the number of epochs planned for the run in {out} from its "
+            "config.json; resume it with --epochs N instead of --budget"
+        )
+    return epochs
 
 
 def _over_budget(budget: str) -> None:
@@ -211,7 +231,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.quiet:
         keys = ("model", "status", "test_acc", "epochs", "wall_time", "diagnosis")
         print(json.dumps({k: result[k] for k in keys}))
-    if args.budget is not None:
+    if args.budget is not None and not args.resume:  # (a resumed process has its own age)
         _over_budget(args.budget)
     if result["status"] != "finished":
         print(f"cnnzoo: {result['status']}: {result['diagnosis']}", file=sys.stderr)
