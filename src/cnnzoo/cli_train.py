@@ -277,7 +277,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "--budget", metavar="DURATION",
         help="train for as many epochs as fit in this wall time on this machine (300, 90s, 5m, "
         "1.5h), start-up and evaluations included: a few steps are timed first and the "
-        "recipe's schedule is laid out over the epochs that fit (instead of --epochs)",
+        "recipe's schedule is laid out over the epochs that fit (instead of --epochs); planned "
+        "once, so a machine that slows down later can end after it (the run then says so)",
     )  # fmt: skip
     p.add_argument("--out", type=Path, help="run directory (default runs/MODEL-DATA-TIME)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")

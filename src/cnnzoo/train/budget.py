@@ -13,7 +13,10 @@ weights as ``--epochs N`` would, and ``--resume`` continues it at that length.
 
 What counts: the wall time since the process started (Python and PyTorch loading, reading the
 data, these measurements), the training steps, every epoch's evaluation and the final one;
-:data:`RESERVE` is kept for the checkpoints, the report and the plots at the end.
+:data:`RESERVE` is kept for the checkpoints, the report and the plots at the end, and the plan
+fills only :data:`PLANNED_SHARE` of the budget. The plan is made once: a machine that slows
+down after it was measured (a shared VM) can still end the run after its budget, and
+``cnnzoo train`` then says by how much (benchmarks/RESULTS.md, "94%", has such runs).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ __all__ = ["RESERVE", "BudgetPlan", "StepCosts", "estimate_seconds", "fit_epochs
 #: report and plots at the end (about 2 s for a small network)
 RESERVE = 4.0
 #: fraction of the budget planned for, the rest a margin for the machine's own variation (a
-#: shared VM's speed was seen to drift by 20% between the measurement and the run's end)
+#: shared VM's speed was seen to drift by 20-50% between the measurement and the run's end)
 PLANNED_SHARE = 0.9
 #: the longest run a budget is turned into
 MAX_EPOCHS = 1000
