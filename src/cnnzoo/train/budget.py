@@ -98,17 +98,11 @@ class StepCosts:
     final_eval: float
 
     def step_at(self, size: int) -> float:
-        """Seconds per step at ``size``: measured, or interpolated linearly in the number of
-        pixels between the two nearest sizes measured (extrapolated from the end ones)."""
-        if size in self.step:
-            return self.step[size]
-        sizes = sorted(self.step)
-        if len(sizes) == 1:
-            return self.step[sizes[0]] * (size / sizes[0]) ** 2
-        lo = max([s for s in sizes if s < size], default=sizes[0])
-        hi = min([s for s in sizes if s > size], default=sizes[-1])
+        """Seconds per step at ``size``: linear in the number of pixels through the smallest
+        and the largest size measured (proportional to it when only one was)."""
+        lo, hi = min(self.step), max(self.step)
         if lo == hi:
-            lo, hi = (sizes[-2], sizes[-1]) if size > hi else (sizes[0], sizes[1])
+            return self.step[lo] * (size / lo) ** 2
         t = (size**2 - lo**2) / (hi**2 - lo**2)
         return max(0.0, self.step[lo] + t * (self.step[hi] - self.step[lo]))
 
@@ -213,19 +207,18 @@ def measure_costs(cfg: TrainConfig, min_time: float = 0.5) -> StepCosts:
         optimizer = build_optimizer(
             model, cfg.optimizer, cfg.lr * 1e-3, cfg.momentum, cfg.nesterov, cfg.weight_decay
         )
-        sizes = {min(h, w)}
+        full = min(h, w)
+        # the full size, and progressive resizing's first (the trainer's resize of that epoch)
+        resizes = {full: data.config.resize}
         if cfg.progressive_epochs and cfg.progressive_size:
-            sizes.add(int(cfg.progressive_size))
+            resizes[int(cfg.progressive_size)] = int(cfg.progressive_size)
         step: dict[int, float] = {}
         model.train()
         loader = data.train_loader
-        for size in sorted(sizes):
-            if size != min(h, w):  # as the trainer sets an epoch of progressive resizing
-                loader.augment = dataclasses.replace(loader.augment, resize=size)
-            else:
-                loader.augment = dataclasses.replace(loader.augment, resize=data.config.resize)
+        for size, resize in resizes.items():
+            loader.augment = dataclasses.replace(loader.augment, resize=resize)
             load = _seconds_per_batch(loader, min_time)  # read, augment, resize
-            batches = itertools.cycle([b for b, _ in zip(_endless(loader), range(4), strict=False)])
+            batches = itertools.cycle(list(itertools.islice(_endless(loader), 4)))
 
             def train_step(batches=batches) -> None:
                 # the trainer's step on real batches
@@ -264,7 +257,7 @@ def measure_costs(cfg: TrainConfig, min_time: float = 0.5) -> StepCosts:
     return StepCosts(
         step=step,
         steps_per_epoch=len(data.train_loader),
-        full_size=min(h, w),
+        full_size=full,
         epoch_eval=per_image * n_epoch * ema,
         final_eval=per_image * n_test * ema if held_out else 0.0,
     )
