@@ -94,7 +94,19 @@ def test_the_plan_counts_the_time_already_spent() -> None:
         B.plan_budget(300.0, recipe_for, costs=COSTS, spent=planned + 1)
 
 
-def test_measured_costs_are_the_runs_own(data: Path) -> None:
+def test_measured_costs_are_the_runs_own(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cnnzoo.train.run_model as run_model
+    from cnnzoo.train.run_data import train_resize
+
+    seen: set[tuple[bool, int, int]] = set()  # (training?, height, width) of what was timed
+    built = run_model.build_model
+
+    def spied(*args, **kwargs):
+        model = built(*args, **kwargs)
+        model.register_forward_pre_hook(lambda m, x: seen.add((m.training, *x[0].shape[-2:])))
+        return model
+
+    monkeypatch.setattr(run_model, "build_model", spied)
     cfg = recipe_config("fast", "speednet", data=str(data), epochs=10, batch_size=32)
     torch.manual_seed(7)
     expected = torch.rand(3)
@@ -102,6 +114,8 @@ def test_measured_costs_are_the_runs_own(data: Path) -> None:
     costs = B.measure_costs(cfg, min_time=0.02)
     assert torch.equal(torch.rand(3), expected)  # the measurement draws nothing of the run's
     assert set(costs.step) == {16, 28}  # progressive resizing's first size and the full one
+    first = train_resize(cfg, 0, 28)  # what the trainer trains the first epoch at
+    assert seen == {(True, first, first), (True, 28, 28), (False, 28, 28)}
     assert 0 < costs.step[16] < costs.step[28] * 2
     assert costs.steps_per_epoch == 8 and costs.full_size == 28  # 4 x 64 images, batch 32
     assert costs.epoch_eval > 0 and costs.final_eval == 0.0  # the test split every epoch
